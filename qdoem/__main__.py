@@ -1,0 +1,5 @@
+import sys
+
+from qdoem.cli import main
+
+sys.exit(main())

@@ -1,0 +1,88 @@
+"""Amin et al.'s Bernoulli-mixture data set (PRX 8, 021050 (2018), Sec. V).
+
+Maths
+-----
+M modes s^k in {0,1}^N are drawn uniformly at random. A sample picks a mode k uniformly and keeps
+each bit of s^k with probability p (flips it with probability 1 - p), so
+
+    P(v) = (1/M) sum_k p^(N - d(v, s^k)) (1 - p)^d(v, s^k),
+
+with d the Hamming distance. Amin et al. use M = 8 and p = 0.9.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class BernoulliMixture:
+    """Mixture of ``n_modes`` product Bernoulli distributions around random binary modes.
+
+    Parameters
+    ----------
+    n_visible : int
+        Number of bits N.
+    n_modes : int
+        Number of modes M (Amin et al.: 8).
+    p : float
+        Probability that a bit equals its mode's bit (Amin et al.: 0.9).
+    seed : int
+        Seed for the modes.
+    """
+
+    n_visible: int
+    n_modes: int = 8
+    p: float = 0.9
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.n_visible, int | np.integer) or self.n_visible < 1:
+            raise ValueError(f"n_visible must be a positive integer, got {self.n_visible!r}")
+        if not isinstance(self.n_modes, int | np.integer) or self.n_modes < 1:
+            raise ValueError(f"n_modes must be a positive integer, got {self.n_modes!r}")
+        if not 0.0 <= self.p <= 1.0:
+            raise ValueError(f"p must lie in [0, 1], got {self.p!r}")
+
+    @property
+    def modes(self) -> np.ndarray:
+        """The (n_modes, n_visible) array of mode bit strings (0/1 as float64)."""
+        rng = np.random.default_rng(self.seed)
+        return rng.integers(0, 2, size=(self.n_modes, self.n_visible)).astype(np.float64)
+
+    def sample(self, n_samples: int, seed: int = 1) -> np.ndarray:
+        """Draw ``n_samples`` bit vectors, shape (n_samples, n_visible), float64 0/1."""
+        if not isinstance(n_samples, int | np.integer) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+        rng = np.random.default_rng(seed)
+        k = rng.integers(0, self.n_modes, size=n_samples)
+        flips = rng.random((n_samples, self.n_visible)) >= self.p
+        return np.abs(self.modes[k] - flips)
+
+    def probabilities(self, v: np.ndarray) -> np.ndarray:
+        """Exact P(v) for rows of ``v`` (shape (..., n_visible))."""
+        v = np.asarray(v, dtype=np.float64)
+        if v.shape[-1] != self.n_visible:
+            raise ValueError(f"v must have {self.n_visible} columns, got shape {v.shape}")
+        d = np.abs(v[..., None, :] - self.modes).sum(-1)  # Hamming distance to each mode
+        n = self.n_visible
+        return np.mean(self.p ** (n - d) * (1.0 - self.p) ** d, axis=-1)
+
+
+def empirical_distribution(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Support and weights of the empirical distribution of binary ``samples``.
+
+    Returns
+    -------
+    support : (K, n) float64 array of distinct rows, in increasing binary order.
+    weights : (K,) float64 array of frequencies, summing to 1.
+    """
+    samples = np.asarray(samples)
+    if samples.ndim != 2 or samples.shape[0] == 0:
+        raise ValueError(f"samples must be a non-empty 2-D array, got shape {samples.shape}")
+    if not np.isin(samples, (0, 1)).all():
+        raise ValueError("samples must contain only 0 and 1")
+    support, counts = np.unique(samples.astype(np.float64), axis=0, return_counts=True)
+    return support, counts / counts.sum()

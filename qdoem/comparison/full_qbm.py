@@ -1,0 +1,116 @@
+"""Baseline (b): exact log-likelihood gradient of the full QBM from its 2^n x 2^n density matrix.
+
+Nothing here uses the block structure of the QRBM: H is built as a dense matrix on all
+n = n_visible + n_hidden qubits and diagonalised once per step, H = U diag(lam) U^T.
+
+Maths
+-----
+L(theta) = Tr(eta_V log rho_V), rho_V = Tr_L exp(-H) / Z. For classical data eta_V is diagonal;
+in this family rho_V is diagonal too, so they commute and
+
+    dL = Tr(B dexp(-H)) - d log Z,    B = sum_v q(v) / p*(v) |v><v| (x) I_L,
+
+with p*(v) = <v|Tr_L exp(-H)|v>. The Frechet derivative of exp(-H) (Daleckii-Krein) is
+U (F o U^T dH U) U^T with the divided differences F_kl = (e^-lam_k - e^-lam_l)/(lam_k - lam_l)
+(F_kk = -e^-lam_k). Hence, with O_k = dH'/dtheta_k = -dH/dtheta_k in {n_i, n_j, n_i n_j, X_j},
+
+    dL/dtheta_k = -Tr(A O_k),   A = U (F o U^T B U + diag(e^-lam / Z)) U^T,
+
+since d log Z/dtheta_k = Tr(rho O_k) and F < 0 makes -Tr(U (F o U^T B U) U^T O_k) the data term.
+
+Cost per step: one dense eigh plus three dense matmuls, O(8^n) time and O(4^n) memory.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg import eigh
+
+from qdoem.comparison.qrbm import QRBMParams, check_visible, check_weights
+
+#: Dense n x n float64 matrices alive at once in :func:`exact_gradient` (H/U, B~, A, workspace).
+MATRICES_ALIVE = 5
+
+
+def memory_estimate_bytes(n_qubits: int) -> int:
+    """Rough peak memory of one exact-gradient step on ``n_qubits`` (dense 2^n x 2^n float64)."""
+    return MATRICES_ALIVE * 8 * 4**n_qubits
+
+
+def basis_bits(n_qubits: int) -> np.ndarray:
+    """(2^n, n) 0/1 array: bit k of basis state s, qubit 0 most significant (visible first)."""
+    s = np.arange(2**n_qubits, dtype=np.int64)
+    return ((s[:, None] >> np.arange(n_qubits - 1, -1, -1)) & 1).astype(np.float64)
+
+
+def hamiltonian(p: QRBMParams) -> np.ndarray:
+    """Dense H = -a.v - b.h - v^T W h - sum_j Gamma_j X_j on n_visible + n_hidden qubits."""
+    m, k = p.n_visible, p.n_hidden
+    n = m + k
+    bits = basis_bits(n)
+    bv, bh = bits[:, :m], bits[:, m:]
+    h = np.zeros((2**n, 2**n))
+    idx = np.arange(2**n)
+    h[idx, idx] = -(bv @ p.a + bh @ p.b + np.einsum("si,ij,sj->s", bv, p.W, bh))
+    for j in range(k):
+        # X on hidden qubit j flips bit position (k - 1 - j) of the state index.
+        h[idx, idx ^ (1 << (k - 1 - j))] -= p.gamma[j]
+    return h
+
+
+def operator_traces(a: np.ndarray, n_visible: int, n_hidden: int) -> np.ndarray:
+    """Tr(A O_k) for O_k = (n_i, n_j, n_i n_j, X_j), ordered like theta."""
+    n = n_visible + n_hidden
+    bits = basis_bits(n)
+    bv, bh = bits[:, :n_visible], bits[:, n_visible:]
+    d = np.diag(a)
+    idx = np.arange(2**n)
+    x = [a[idx, idx ^ (1 << (n_hidden - 1 - j))].sum() for j in range(n_hidden)]
+    return np.concatenate([d @ bv, d @ bh, (bv.T @ (d[:, None] * bh)).ravel(), x])
+
+
+def _visible_index(v: np.ndarray) -> np.ndarray:
+    return (v @ (2 ** np.arange(v.shape[1] - 1, -1, -1))).astype(np.int64)
+
+
+def _spectrum(p: QRBMParams):
+    lam, u = eigh(hamiltonian(p), overwrite_a=True, check_finite=False)
+    # Shift so that exp(-lam) <= 1; every quantity below is invariant under the shift.
+    w = np.exp(-(lam - lam[0]))
+    return lam, u, w
+
+
+def log_likelihood(v: np.ndarray, q: np.ndarray, p: QRBMParams) -> float:
+    """sum_v q(v) log p(v) with p(v) = <v|Tr_L exp(-H)|v> / Tr exp(-H), by diagonalisation."""
+    v = check_visible(v, p.n_visible)
+    q = check_weights(q, v.shape[0])
+    lam, u, w = _spectrum(p)
+    diag = (u * u) @ w  # <s|exp(-H)|s> (shifted)
+    pstar = diag.reshape(2**p.n_visible, 2**p.n_hidden).sum(1)
+    log_p = np.log(pstar[_visible_index(v)]) - np.log(w.sum())
+    return float(q @ log_p)
+
+
+def exact_gradient(v: np.ndarray, q: np.ndarray, p: QRBMParams) -> np.ndarray:
+    """dL/dtheta of L = sum_v q(v) log p(v) through the full density matrix (see module notes)."""
+    v = check_visible(v, p.n_visible)
+    q = check_weights(q, v.shape[0])
+    m, k = p.n_visible, p.n_hidden
+    lam, u, w = _spectrum(p)
+    pstar = ((u * u) @ w).reshape(2**m, 2**k).sum(1)
+    b_vis = np.zeros(2**m)
+    np.add.at(b_vis, _visible_index(v), q)
+    b_diag = np.repeat(b_vis / pstar, 2**k)  # B = sum_v q(v)/p*(v) |v><v| (x) I_L
+    b_tilde = u.T @ (b_diag[:, None] * u)
+    # Divided differences of exp(-x) (shifted); the diagonal limit is -exp(-lam).
+    dl = lam[:, None] - lam[None, :]
+    close = np.abs(dl) < 1e-9
+    f = np.where(
+        close, -0.5 * (w[:, None] + w[None, :]), (w[:, None] - w[None, :]) / np.where(close, 1.0, dl)
+    )
+    del dl, close
+    inner = f * b_tilde
+    del f, b_tilde
+    inner[np.diag_indices_from(inner)] += w / w.sum()  # + rho: the -d log Z term
+    a = u @ inner @ u.T
+    return -operator_traces(a, m, k)

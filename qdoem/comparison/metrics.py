@@ -1,0 +1,74 @@
+"""KL(data || model) by exact enumeration, and a record of a training run.
+
+Maths
+-----
+KL(q || p) = sum_{v in supp q} q(v) [log q(v) - log p*(v)] + log Z. Only the data support needs
+log p*(v); log Z is the chunked exact enumeration over 2^n_visible states.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from qdoem.comparison.qrbm import (
+    QRBMParams,
+    check_visible,
+    check_weights,
+    log_partition,
+    log_unnormalised_marginal,
+)
+
+
+def kl_to_data(v: np.ndarray, q: np.ndarray, p: QRBMParams, log_z: float | None = None) -> float:
+    """KL(q || p_model) for data support ``v`` (K, n_visible) with weights ``q``.
+
+    Pass ``log_z`` when it is already known, to skip the enumeration.
+    """
+    v = check_visible(v, p.n_visible)
+    q = check_weights(q, v.shape[0])
+    if log_z is None:
+        log_z = log_partition(p)
+    nz = q > 0
+    log_p = log_unnormalised_marginal(v[nz], p) - log_z
+    return float(np.sum(q[nz] * (np.log(q[nz]) - log_p)))
+
+
+@dataclass
+class TrainHistory:
+    """KL after each epoch, with the cumulative training wall time (evaluation excluded).
+
+    Entry 0 is the initial model at time 0.
+    """
+
+    method: str
+    kl: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    stopped: str = ""  # why training stopped early, if it did
+
+    def record(self, kl: float, seconds: float) -> None:
+        self.kl.append(float(kl))
+        self.seconds.append(float(seconds))
+
+    @property
+    def epochs(self) -> int:
+        return len(self.kl) - 1
+
+    @property
+    def final_kl(self) -> float:
+        return self.kl[-1]
+
+    def time_to_reach(self, target: float) -> float | None:
+        """Training seconds until KL first drops to ``target`` or below; None if never."""
+        for kl, t in zip(self.kl, self.seconds, strict=True):
+            if kl <= target:
+                return t
+        return None
+
+    def epoch_to_reach(self, target: float) -> int | None:
+        """First epoch with KL <= target; None if never."""
+        for e, kl in enumerate(self.kl):
+            if kl <= target:
+                return e
+        return None

@@ -1,0 +1,475 @@
+"""QRBM and RBM: {0,1} visible units, one hidden layer, closed-form quantum hidden units.
+
+Hamiltonian (visible classical, hidden qubits, ``n_j = |1><1|``):
+
+    H(v) = -a.v - sum_j c_j(v) n_j - sum_j Gamma_j X_j,   c(v) = b + W^T v.
+
+It is block-diagonal in v (a CQ-LVM), so the Petz E-step is the conditional Gibbs state of the
+hidden qubits, a product of 1-qubit states with closed forms (:mod:`qdoem.models.qubit`):
+
+    log p(v) = a.v + sum_j [c_j/2 + log 2cosh D_j] - log Z,   D_j = sqrt(c_j^2/4 + Gamma_j^2).
+
+``RBM`` is the same model with ``Gamma = 0``, evaluated with ``sigmoid``/``softplus``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from qdoem.models import likelihood, qubit
+
+__all__ = ["QRBM", "RBM"]
+
+LatentBackend = Callable[["QRBM", Tensor], dict[str, Tensor]]
+
+
+def _check_binary(v: Tensor, n_visible: int, name: str = "X") -> None:
+    if v.ndim != 2 or v.shape[1] != n_visible:
+        raise ValueError(f"{name} must have shape (n_samples, {n_visible}), got {tuple(v.shape)}")
+    if v.numel() and not bool(((v == 0) | (v == 1)).all()):
+        raise ValueError(f"{name} must contain only 0 and 1 (binary visible units)")
+
+
+class QRBM:
+    """Quantum restricted Boltzmann machine trained with DO-EM.
+
+    Parameters
+    ----------
+    n_visible, n_hidden : int
+        Layer sizes.
+    gamma_init : float
+        Initial transverse field on every hidden qubit.
+    learn_gamma : bool
+        Learn Gamma from the ``<X>`` statistics (True) or keep it fixed at ``gamma_init``.
+    weight_scale : float
+        Standard deviation of the initial weights.
+    learning_rate, momentum, weight_decay : float
+        SGD hyperparameters (weight decay on ``weights`` only).
+    lr_schedule : {"constant", "linear", "cosine"}
+        Per-epoch decay of the learning rate towards ``learning_rate * lr_final_ratio``.
+    batch_size, n_epochs, cd_k : int
+        Minibatch size, epochs for :meth:`fit`, Gibbs steps in the negative phase.
+    persistent : bool
+        PCD (persistent chains) instead of CD-k.
+    seed : int
+        Seeds initialisation, data order and every Gibbs sample.
+    device : str
+        Torch device ("cpu", "cuda", ...).
+    dtype : torch.dtype
+        Parameter dtype (float32 is the fast path; likelihoods are computed in float64).
+
+    Notes
+    -----
+    Parameters are created in ``__init__`` because the sizes define a model (an untrained
+    model already has a likelihood and can sample); state produced by fitting ends in ``_``.
+    """
+
+    model_name = "qrbm"
+
+    def __init__(
+        self,
+        n_visible: int,
+        n_hidden: int,
+        *,
+        gamma_init: float = 0.5,
+        learn_gamma: bool = True,
+        weight_scale: float = 0.01,
+        learning_rate: float = 0.05,
+        momentum: float = 0.5,
+        weight_decay: float = 1e-4,
+        lr_schedule: str = "constant",
+        lr_final_ratio: float = 0.1,
+        batch_size: int = 100,
+        n_epochs: int = 10,
+        cd_k: int = 1,
+        persistent: bool = False,
+        seed: int = 0,
+        device: str = "cpu",
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        for name, val in (("n_visible", n_visible), ("n_hidden", n_hidden)):
+            if not isinstance(val, int) or isinstance(val, bool) or val < 1:
+                raise ValueError(f"{name} must be a positive int, got {val!r}")
+        if not math.isfinite(gamma_init):
+            raise ValueError(f"gamma_init must be finite, got {gamma_init}")
+        if weight_scale < 0:
+            raise ValueError(f"weight_scale must be >= 0, got {weight_scale}")
+        if dtype not in (torch.float32, torch.float64):
+            raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+        self.n_visible = n_visible
+        self.n_hidden = n_hidden
+        self.gamma_init = float(gamma_init)
+        self.learn_gamma = bool(learn_gamma)
+        self.weight_scale = float(weight_scale)
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.lr_final_ratio = lr_final_ratio
+        self.batch_size = batch_size
+        self.n_epochs = n_epochs
+        self.cd_k = cd_k
+        self.persistent = persistent
+        self.seed = seed
+        self.device = device
+        self.dtype = dtype
+        # The E-step seam: None means the closed form; a circuit backend can be set here.
+        self.latent_backend: LatentBackend | None = None
+        self._trainer = None
+        self._init_parameters()
+
+    # ------------------------------------------------------------------ parameters
+    def _init_parameters(self) -> None:
+        gen = torch.Generator().manual_seed(self.seed)
+        w = torch.randn(self.n_visible, self.n_hidden, generator=gen, dtype=torch.float64)
+        kw = {"device": self.device, "dtype": self.dtype}
+        self.weights = (self.weight_scale * w).to(**kw)
+        self.visible_bias = torch.zeros(self.n_visible, **kw)
+        self.hidden_bias = torch.zeros(self.n_hidden, **kw)
+        self.gamma = torch.full((self.n_hidden,), self._gamma_start(), **kw)
+
+    def _gamma_start(self) -> float:
+        return self.gamma_init
+
+    def parameters(self) -> dict[str, Tensor]:
+        """The parameter tensors by name (the trainer updates them in place)."""
+        return {
+            "weights": self.weights,
+            "visible_bias": self.visible_bias,
+            "hidden_bias": self.hidden_bias,
+            "gamma": self.gamma,
+        }
+
+    def trainable(self) -> tuple[str, ...]:
+        """Names of the parameters DO-EM updates."""
+        names = ("weights", "visible_bias", "hidden_bias")
+        return names + ("gamma",) if self.learn_gamma else names
+
+    def decayed(self) -> tuple[str, ...]:
+        """Names of the parameters that receive weight decay."""
+        return ("weights",)
+
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments (scikit-learn style)."""
+        keys = (
+            "n_visible n_hidden gamma_init learn_gamma weight_scale learning_rate momentum "
+            "weight_decay lr_schedule lr_final_ratio batch_size n_epochs cd_k persistent seed "
+            "device dtype"
+        ).split()
+        return {k: getattr(self, k) for k in keys}
+
+    def _as_input(self, v: Tensor, name: str = "X") -> Tensor:
+        v = torch.as_tensor(v)
+        if v.ndim == 1:
+            v = v[None, :]
+        _check_binary(v, self.n_visible, name)
+        return v.to(device=self.device, dtype=self.dtype)
+
+    # ------------------------------------------------------------------ closed forms
+    def hidden_fields(self, v: Tensor) -> Tensor:
+        """``c(v) = b + W^T v`` for each row of ``v``."""
+        return torch.addmm(self.hidden_bias, v, self.weights)
+
+    def _hidden_closed_form(self, c: Tensor) -> dict[str, Tensor]:
+        n, x = qubit.occupation_and_transverse(c, self.gamma)
+        return {"n": n, "x": x}
+
+    def _hidden_log_partition(self, c: Tensor, gamma: Tensor) -> Tensor:
+        return qubit.log_partition(c, gamma)
+
+    def latent_statistics(self, v: Tensor) -> dict[str, Tensor]:
+        """E-step: expectations in the conditional hidden Gibbs state ``rho_L(v)``.
+
+        Returns ``{"n": <n_j>_v, "x": <X_j>_v}``, each ``(batch, n_hidden)``. Delegates to
+        ``self.latent_backend`` when one is set (e.g. a circuit estimator).
+        """
+        if self.latent_backend is not None:
+            return self.latent_backend(self, v)
+        return self._hidden_closed_form(self.hidden_fields(v))
+
+    def sufficient_statistics(self, v: Tensor, latent: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Batch means of ``d/dtheta log Tr_L exp(-H(v))`` for each parameter.
+
+        ``weights: v^T <n> / B``, ``visible_bias: mean v``, ``hidden_bias: mean <n>``,
+        ``gamma: mean <X>``. The DO-EM gradient is this on data minus this on model samples.
+        """
+        batch = v.shape[0]
+        n = latent["n"]
+        stats = {
+            "weights": v.T @ n / batch,
+            "visible_bias": v.mean(0),
+            "hidden_bias": n.mean(0),
+        }
+        if "gamma" in self.trainable():
+            stats["gamma"] = latent["x"].mean(0)
+        return stats
+
+    def sample_latent(self, latent: dict[str, Tensor], generator: torch.Generator) -> Tensor:
+        """Z-basis measurement of each hidden qubit: ``h_j ~ Bernoulli(<n_j>_v)``."""
+        n = latent["n"]
+        return (torch.rand(n.shape, generator=generator, device=n.device, dtype=n.dtype) < n).to(
+            n.dtype
+        )
+
+    def visible_probabilities(self, h: Tensor) -> Tensor:
+        """``P(v_i = 1 | h) = sigmoid(a_i + (W h)_i)`` given Z-basis hidden outcomes."""
+        return torch.sigmoid(torch.addmm(self.visible_bias, h, self.weights.T))
+
+    def sample_visible(self, h: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """``(probabilities, sample)`` of the visible layer given hidden outcomes."""
+        p = self.visible_probabilities(h)
+        s = (torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype) < p).to(p.dtype)
+        return p, s
+
+    def unnormalized_log_prob(self, v: Tensor) -> Tensor:
+        """``log p*(v) = a.v + sum_j [c_j/2 + log 2cosh D_j]`` (negative free energy)."""
+        return v @ self.visible_bias + self._hidden_log_partition(
+            self.hidden_fields(v), self.gamma
+        ).sum(-1)
+
+    # ------------------------------------------------------------------ likelihood
+    def _params64(self) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        return tuple(p.detach().double().cpu() for p in (self.weights, self.visible_bias, self.hidden_bias, self.gamma))
+
+    def tempered_log_prob(self, v: Tensor, beta: float, base_bias: Tensor) -> Tensor:
+        """``(1 - beta) a0.v + log p*(v; beta theta)`` in float64 on the CPU (for AIS)."""
+        w, a, b, g = self._params64()
+        c = torch.addmm(b, v, w)
+        return v @ ((1 - beta) * base_bias + beta * a) + self._hidden_log_partition(
+            beta * c, beta * g
+        ).sum(-1)
+
+    def tempered_transition(
+        self, v: Tensor, beta: float, base_bias: Tensor, generator: torch.Generator
+    ) -> Tensor:
+        """One sweep leaving ``p_beta`` invariant.
+
+        With ``Gamma = 0`` this is an exact block-Gibbs step. With ``Gamma != 0`` the
+        Z-basis hidden samples do not give an exact conditional for v, so we use a sequential
+        heat-bath sweep over visible units on the closed-form marginal instead.
+        """
+        w, a, b, g = self._params64()
+        bias = (1 - beta) * base_bias + beta * a
+        if not bool(g.any()):
+            h = (torch.rand(v.shape[0], self.n_hidden, generator=generator, dtype=torch.float64)
+                 < torch.sigmoid(beta * torch.addmm(b, v, w))).double()
+            p = torch.sigmoid(bias + beta * (h @ w.T))
+            return (torch.rand(p.shape, generator=generator, dtype=torch.float64) < p).double()
+        return _heat_bath_sweep(v, w * beta, b * beta, g * beta, bias, self._hidden_log_partition, generator)
+
+    def log_partition(
+        self,
+        method: str = "auto",
+        *,
+        n_chains: int = 100,
+        n_betas: int = 1000,
+        base_bias: Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> tuple[float, float]:
+        """``(log Z, standard error)``; the error is 0 for the exact method.
+
+        ``method``: "exact" (enumeration, ``n_visible <= 24``), "ais", or "auto".
+        """
+        if method not in ("auto", "exact", "ais"):
+            raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}")
+        if method == "auto":
+            method = "exact" if self.n_visible <= likelihood.EXACT_MAX_VISIBLE else "ais"
+        if method == "exact":
+            return likelihood.exact_log_partition(self), 0.0
+        res = likelihood.ais_log_partition(
+            self, n_chains=n_chains, n_betas=n_betas, base_bias=base_bias, generator=generator
+        )
+        return res.log_z, res.stderr
+
+    def log_prob(self, v: Tensor, method: str = "auto", **ais_options: Any) -> Tensor:
+        """``log p(v)`` for each row, float64. Exact for ``n_visible <= 24``, else AIS.
+
+        Use :meth:`log_partition` to get the AIS standard error of the shared ``log Z``.
+        """
+        v = self._as_input(v, "v").double().cpu()
+        log_z, _ = self.log_partition(method, **ais_options)
+        w, a, b, g = self._params64()
+        return v @ a + self._hidden_log_partition(torch.addmm(b, v, w), g).sum(-1) - log_z
+
+    # ------------------------------------------------------------------ sampling
+    def gibbs_step(self, v: Tensor, generator: torch.Generator) -> Tensor:
+        """v -> Z-basis hidden sample -> v, one block-Gibbs step."""
+        h = self.sample_latent(self.latent_statistics(v), generator)
+        return self.sample_visible(h, generator)[1]
+
+    def sample(
+        self,
+        n_samples: int,
+        *,
+        n_steps: int = 1000,
+        init: Tensor | None = None,
+        seed: int | None = None,
+    ) -> Tensor:
+        """Draw ``{0,1}`` visible samples by block Gibbs chains.
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of chains (rows returned).
+        n_steps : int
+            Gibbs steps per chain.
+        init : Tensor, optional
+            Starting visible states (e.g. data), shape ``(n_samples, n_visible)``; uniform
+            noise if omitted.
+        seed : int, optional
+            Seed for the chains (defaults to the model seed).
+        """
+        if n_samples < 1 or n_steps < 0:
+            raise ValueError(f"need n_samples >= 1 and n_steps >= 0, got {n_samples}, {n_steps}")
+        gen = torch.Generator(device=self.device).manual_seed(self.seed if seed is None else seed)
+        if init is None:
+            v = (torch.rand(n_samples, self.n_visible, generator=gen, device=self.device) < 0.5)
+            v = v.to(self.dtype)
+        else:
+            v = self._as_input(init, "init")
+            if v.shape[0] != n_samples:
+                raise ValueError(f"init has {v.shape[0]} rows, expected n_samples={n_samples}")
+        for _ in range(n_steps):
+            v = self.gibbs_step(v, gen)
+        return v
+
+    # ------------------------------------------------------------------ estimator surface
+    def init_from_data(self, data: Tensor) -> None:
+        """Set visible biases to the data log-odds (Hinton's practical guide)."""
+        p = data.to(torch.float64).mean(0).clamp(1e-3, 1 - 1e-3)
+        self.visible_bias.copy_(torch.log(p / (1 - p)).to(self.visible_bias))
+
+    def _make_trainer(self):
+        from qdoem.training import TrainConfig, Trainer
+
+        cfg = TrainConfig(
+            epochs=self.n_epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
+            momentum=self.momentum, weight_decay=self.weight_decay, lr_schedule=self.lr_schedule,
+            lr_final_ratio=self.lr_final_ratio, cd_k=self.cd_k, persistent=self.persistent,
+            seed=self.seed,
+        )
+        return Trainer(self, cfg)
+
+    def fit(self, X: Tensor, y: Any = None) -> QRBM:
+        """Train for ``n_epochs`` with DO-EM from the current parameters."""
+        X = self._as_input(X)
+        self._trainer = self._make_trainer()
+        self._trainer.fit(X)
+        self.history_ = list(self._trainer.history)
+        self.n_iter_ = self._trainer.epoch
+        return self
+
+    def partial_fit(self, X: Tensor, y: Any = None) -> QRBM:
+        """One DO-EM pass over ``X`` (keeps optimiser and chain state between calls)."""
+        X = self._as_input(X)
+        if self._trainer is None:
+            self._trainer = self._make_trainer()
+        self._trainer.train_epoch(X)
+        self.history_ = list(self._trainer.history)
+        self.n_iter_ = self._trainer.epoch
+        return self
+
+    def score_samples(self, X: Tensor, **options: Any) -> Tensor:
+        """``log p(v)`` per sample (exact or AIS, see :meth:`log_prob`)."""
+        return self.log_prob(X, **options)
+
+    def transform(self, X: Tensor) -> Tensor:
+        """Hidden expectations ``<n_j>_v`` for each row."""
+        return self.latent_statistics(self._as_input(X))["n"]
+
+    def state_dict(self) -> dict[str, Any]:
+        params = self.get_params()
+        params["dtype"] = str(self.dtype).removeprefix("torch.")
+        return {
+            "model": self.model_name,
+            "hyperparameters": params,
+            "parameters": {k: v.detach().cpu().clone() for k, v in self.parameters().items()},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for name, value in state["parameters"].items():
+            current = getattr(self, name)
+            if current.shape != value.shape:
+                raise ValueError(f"{name}: checkpoint shape {tuple(value.shape)} != {tuple(current.shape)}")
+            current.copy_(value.to(current))
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Save hyperparameters and parameters (atomic write)."""
+        atomic_torch_save(self.state_dict(), path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str | None = None) -> QRBM:
+        """Load a model saved with :meth:`save`."""
+        from qdoem.models import model_from_state
+
+        return model_from_state(torch.load(path, map_location="cpu", weights_only=True), device)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(n_visible={self.n_visible}, n_hidden={self.n_hidden})"
+
+
+class RBM(QRBM):
+    """Classical RBM: the QRBM with ``Gamma = 0`` fixed, using ``sigmoid`` and ``softplus``."""
+
+    model_name = "rbm"
+
+    def __init__(self, n_visible: int, n_hidden: int, **kwargs: Any) -> None:
+        for key in ("gamma_init", "learn_gamma"):
+            if kwargs.get(key):
+                raise ValueError(f"RBM has Gamma fixed at 0; {key} is not accepted (use QRBM)")
+            kwargs.pop(key, None)
+        super().__init__(n_visible, n_hidden, gamma_init=0.0, learn_gamma=False, **kwargs)
+
+    def get_params(self) -> dict[str, Any]:
+        params = super().get_params()
+        del params["gamma_init"], params["learn_gamma"]
+        return params
+
+    def _hidden_closed_form(self, c: Tensor) -> dict[str, Tensor]:
+        n = torch.sigmoid(c)
+        return {"n": n, "x": torch.zeros_like(n)}
+
+    def _hidden_log_partition(self, c: Tensor, gamma: Tensor) -> Tensor:
+        # threshold 40: above it log1p(e^-c) is below float64 resolution, so this is exact.
+        return torch.nn.functional.softplus(c, threshold=40.0)
+
+
+def _heat_bath_sweep(v, w, b, g, bias, log_partition, generator) -> Tensor:
+    """Sequential heat-bath update of each visible unit on ``bias.v + sum_j F(b + W^T v, g)``."""
+    v = v.clone()
+    c = torch.addmm(b, v, w)
+    for i in range(v.shape[1]):
+        c_off = c - v[:, i : i + 1] * w[i]
+        logit = bias[i] + (log_partition(c_off + w[i], g) - log_partition(c_off, g)).sum(-1)
+        vi = (torch.rand(v.shape[0], generator=generator, dtype=v.dtype) < torch.sigmoid(logit)).to(v.dtype)
+        v[:, i] = vi
+        c = c_off + vi[:, None] * w[i]
+    return v
+
+
+def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
+    """``torch.save`` to a temporary file in the same folder, then ``os.replace`` it into place.
+
+    A crash mid-write leaves the previous file intact rather than a truncated one.
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pt")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(obj, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,136 @@
+"""Run directory: resolved config, metrics (JSON lines), atomic checkpoints, PNG figures.
+
+Layout::
+
+    run_dir/
+        config.json      resolved configuration (everything needed to rebuild the run)
+        metrics.jsonl    one JSON object per epoch
+        checkpoint.pt    latest model + trainer state (written atomically)
+        samples.png      grid of model samples
+        curves.png       learning curves
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from qdoem.models.rbm import atomic_torch_save
+
+__all__ = [
+    "RunDir",
+    "atomic_write_text",
+    "atomic_torch_save",
+    "save_sample_grid",
+    "save_learning_curves",
+]
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then ``os.replace`` it."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class RunDir:
+    """Paths and writers for one training run."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+
+    config = property(lambda self: self.path / "config.json")
+    metrics = property(lambda self: self.path / "metrics.jsonl")
+    checkpoint = property(lambda self: self.path / "checkpoint.pt")
+    samples_png = property(lambda self: self.path / "samples.png")
+    curves_png = property(lambda self: self.path / "curves.png")
+
+    def create(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        atomic_write_text(self.config, json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+    def read_config(self) -> dict[str, Any]:
+        if not self.config.is_file():
+            raise FileNotFoundError(f"{self.path} is not a run directory (no config.json)")
+        return json.loads(self.config.read_text())
+
+    def write_metrics(self, history: Iterable[dict[str, Any]]) -> None:
+        """Rewrite the whole metrics file (atomic), e.g. to match a checkpoint on resume."""
+        atomic_write_text(self.metrics, "".join(json.dumps(r) + "\n" for r in history))
+
+    def append_metrics(self, record: dict[str, Any]) -> None:
+        with open(self.metrics, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+
+def _save_figure(fig, path: str | os.PathLike) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=100, bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def save_sample_grid(samples, path: str | os.PathLike, image_shape: tuple[int, ...] | None = None) -> None:
+    """Save {0,1} (or [0,1]) samples as a PNG grid; rows of bits when there is no image shape."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x = samples.detach().float().cpu().numpy()
+    n, d = x.shape
+    if image_shape is None or math.prod(image_shape) != d:
+        side = int(math.isqrt(d))
+        image_shape = (side, side) if side * side == d else (1, d)
+    cols = int(math.ceil(math.sqrt(n)))
+    rows = int(math.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols, rows), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k < n:
+            img = x[k].reshape(image_shape)
+            if img.ndim == 3:  # (C, H, W) -> (H, W, C)
+                img = img.transpose(1, 2, 0)
+            ax.imshow(img, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    _save_figure(fig, path)
+    plt.close(fig)
+
+
+def save_learning_curves(history: list[dict[str, Any]], path: str | os.PathLike) -> None:
+    """One panel per numeric metric against epoch."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    skip = {"epoch", "step", "time_s"}
+    keys = [k for k in (history[0] if history else {}) if k not in skip
+            and isinstance(history[0][k], (int, float))]
+    fig, axes = plt.subplots(1, max(len(keys), 1), figsize=(4 * max(len(keys), 1), 3), squeeze=False)
+    epochs = [r["epoch"] for r in history]
+    for ax, key in zip(axes.flat, keys, strict=False):
+        ax.plot(epochs, [r.get(key, float("nan")) for r in history], marker=".")
+        ax.set_xlabel("epoch")
+        ax.set_title(key)
+    _save_figure(fig, path)
+    plt.close(fig)

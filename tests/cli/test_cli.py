@@ -1,0 +1,52 @@
+"""The console script: --help, --version, the demo, and clean errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from qdoem import __version__
+from qdoem.cli import main
+
+
+def test_help_lists_commands(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "DO-EM" in out and "demo" in out
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"qdoem {__version__}"
+
+
+def test_console_script_installed():
+    # The entry point a user types, not only the Python function behind it.
+    out = subprocess.run([sys.executable, "-m", "qdoem", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "usage: qdoem" in out.stdout
+
+
+def test_demo_prints_monotone_trace(capsys):
+    assert main(["demo", "--iterations", "4"]) == 0
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines() if line.strip() and line.split()[0].isdigit()]
+    assert [int(r[0]) for r in rows] == list(range(5))
+    doem_l = [float(r[1]) for r in rows]
+    qelbo = [float(r[2]) for r in rows]
+    assert all(b >= a - 1e-9 for a, b in zip(doem_l, doem_l[1:], strict=False))
+    assert doem_l[-1] > doem_l[0]
+    assert qelbo == pytest.approx(doem_l, abs=1e-6)
+    assert "Condition S (CQ-LVM): True" in out
+
+
+def test_demo_bad_input_is_one_clear_line(capsys):
+    assert main(["demo", "--iterations", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "--iterations must be at least 1" in err
+    assert "Traceback" not in err

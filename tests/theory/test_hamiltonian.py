@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from qiskit.quantum_info import SparsePauliOp
+
+from qdoem import HamiltonianFamily, pauli_label, pauli_matrix
+
+X = np.array([[0, 1], [1, 0]])
+Z = np.diag([1, -1])
+I2 = np.eye(2)
+
+
+def test_pauli_labels_read_in_tensor_order():
+    assert np.allclose(pauli_matrix("ZIX").toarray(), np.kron(np.kron(Z, I2), X))
+    assert pauli_label(3, {0: "Z", 2: "X"}) == "ZIX"
+
+
+def test_sparse_pauli_op_interoperates():
+    op = SparsePauliOp(["ZIX", "XXI"], coeffs=[0.5, -1.0])
+    fam = HamiltonianFamily([op, "IIZ"])
+    expected = 0.5 * np.kron(np.kron(Z, I2), X) - np.kron(np.kron(X, X), I2)
+    h = fam.hamiltonian([2.0, 3.0])
+    assert np.allclose(h, 2.0 * expected + 3.0 * np.kron(np.kron(I2, I2), Z))
+
+
+def test_transverse_ising_signs():
+    fam = HamiltonianFamily.transverse_ising(2, couplings=[(0, 1)], x_qubits=[1])
+    assert fam.names == ["b_0", "b_1", "w_0_1", "Gamma_1"]
+    b0, b1, w, g = 0.3, -0.2, 0.7, 0.5
+    expected = -(b0 * np.kron(Z, I2) + b1 * np.kron(I2, Z) + w * np.kron(Z, Z) + g * np.kron(I2, X))
+    assert np.allclose(fam.hamiltonian([b0, b1, w, g]), expected)
+
+
+def test_cq_detection():
+    fam = HamiltonianFamily.qrbm(2, 2)
+    assert fam.is_cq(2)
+    assert not fam.is_cq(3)  # an X term now sits on a "visible" qubit
+    assert HamiltonianFamily(["YZ"]).is_cq(1) is False
+    assert HamiltonianFamily(["ZY"]).is_cq(1) is True
+
+
+def test_expectations_match_trace(rng):
+    fam = HamiltonianFamily.qrbm(2, 1)
+    g = rng.normal(size=(8, 8)) + 1j * rng.normal(size=(8, 8))
+    rho = g @ g.conj().T
+    expected = [np.trace(rho @ t.toarray()).real for t in fam.terms]
+    assert np.allclose(fam.expectations(rho), expected)
+
+
+def test_bad_families():
+    with pytest.raises(ValueError, match="at least one term"):
+        HamiltonianFamily([])
+    with pytest.raises(ValueError, match="term 1 has shape"):
+        HamiltonianFamily(["ZZ", "Z"])
+    with pytest.raises(ValueError, match="Pauli label"):
+        HamiltonianFamily(["ZQ"])
+    with pytest.raises(ValueError, match="not Hermitian"):
+        HamiltonianFamily([np.array([[0, 1], [0, 0]])])
+    with pytest.raises(ValueError, match="theta must have 2 entries"):
+        HamiltonianFamily(["Z", "X"]).hamiltonian([1.0])
