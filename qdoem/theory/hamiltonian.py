@@ -58,7 +58,9 @@ def _to_sparse(term: object, index: int) -> sp.csr_matrix:
         return sp.csr_matrix(term.to_matrix(sparse=True), dtype=np.complex128)
     if sp.issparse(term):
         mat = sp.csr_matrix(term, dtype=np.complex128)
-        check_hermitian(mat.toarray() if mat.shape[0] <= 1024 else mat[:1, :1].toarray(), f"term {index}")
+        check_hermitian(
+            mat.toarray() if mat.shape[0] <= 1024 else mat[:1, :1].toarray(), f"term {index}"
+        )
         return mat
     return sp.csr_matrix(check_hermitian(term, f"term {index}"))
 

@@ -134,7 +134,9 @@ def petz_recovery(rho: np.ndarray, omega: np.ndarray, dims: Sequence[int]) -> np
     d_a, d_b = _bipartite(dims, rh.shape[0])
     om = check_density_operator(omega, "omega")
     if om.shape != (d_a, d_a):
-        raise InvalidDimensionsError(f"omega must be {d_a}x{d_a} for dims {list(dims)}, got {om.shape}")
+        raise InvalidDimensionsError(
+            f"omega must be {d_a}x{d_a} for dims {list(dims)}, got {om.shape}"
+        )
     rho_a_inv_sqrt = spectral.inv_sqrtm_psd(partial_trace(rh, (d_a, d_b), [0]))
     inner = np.kron(rho_a_inv_sqrt @ om @ rho_a_inv_sqrt, np.eye(d_b))
     sqrt_rho = spectral.sqrtm_psd(rh)
@@ -180,5 +182,7 @@ def log_likelihood(eta_a: np.ndarray, rho: np.ndarray, dims: Sequence[int]) -> f
     d_a, d_b = _bipartite(dims, rh.shape[0])
     et = check_density_operator(eta_a, "eta_V")
     if et.shape != (d_a, d_a):
-        raise InvalidDimensionsError(f"eta_V must be {d_a}x{d_a} for dims {list(dims)}, got {et.shape}")
+        raise InvalidDimensionsError(
+            f"eta_V must be {d_a}x{d_a} for dims {list(dims)}, got {et.shape}"
+        )
     return -relative_entropy(et, partial_trace(rh, (d_a, d_b), [0])) - von_neumann_entropy(et)

@@ -85,7 +85,9 @@ def check_dims(dims: Sequence[int], size: int, name: str = "dims") -> tuple[int,
     try:
         out = tuple(int(d) for d in dims)
     except (TypeError, ValueError):
-        raise InvalidDimensionsError(f"{name} must be a sequence of integers, got {dims!r}") from None
+        raise InvalidDimensionsError(
+            f"{name} must be a sequence of integers, got {dims!r}"
+        ) from None
     if not out or any(d < 1 or d != float(dd) for d, dd in zip(out, dims, strict=True)):
         raise InvalidDimensionsError(f"{name} must be positive integers, got {list(dims)!r}")
     if int(np.prod(out)) != size:

@@ -60,7 +60,8 @@ def test_classical_model_reduces_to_classical_em(rng):
     theta = rng.normal(size=len(fam))
     eta_v = random_data(rng, n_v)
     b, w = theta[: n_v + n_h], theta[n_v + n_h :].reshape(n_v, n_h)
-    spins = lambda bits: 1 - 2 * bits  # Z eigenvalue of |bit>
+    def spins(bits):
+        return 1 - 2 * bits  # Z eigenvalue of |bit>
 
     def energy(v, h):  # H = -sum b_i z_i - sum w_ij z_i z_j, computed from bits directly
         z = spins(np.concatenate([v, h]))
@@ -106,7 +107,9 @@ def test_exact_gradient_matches_finite_difference(rng, x_qubits):
         return log_likelihood(eta_v, gibbs_state(fam.hamiltonian(t)), dims)
 
     eps = 1e-6
-    fd = np.array([(lik(theta + eps * e) - lik(theta - eps * e)) / (2 * eps) for e in np.eye(len(fam))])
+    fd = np.array(
+        [(lik(theta + eps * e) - lik(theta - eps * e)) / (2 * eps) for e in np.eye(len(fam))]
+    )
     assert np.allclose(log_likelihood_gradient(fam, theta, eta_v, 3), fd, atol=1e-7)
 
 

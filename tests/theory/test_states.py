@@ -61,7 +61,9 @@ def test_petz_recovers_commuting_marginal(seed):
     rng = np.random.default_rng(seed)
     rho, u = _rotated_cq_state(rng, 3, 2)
     omega = (u * rng.dirichlet(np.ones(3))) @ u.conj().T
-    assert np.allclose(omega @ partial_trace(rho, (3, 2), [0]), partial_trace(rho, (3, 2), [0]) @ omega)
+    assert np.allclose(
+        omega @ partial_trace(rho, (3, 2), [0]), partial_trace(rho, (3, 2), [0]) @ omega
+    )
     recovered = petz_recovery(rho, omega, (3, 2))
     assert np.allclose(partial_trace(recovered, (3, 2), [0]), omega, atol=1e-9)
     assert np.isclose(np.trace(recovered).real, 1.0, atol=1e-10)
@@ -197,4 +199,6 @@ def test_conditional_amplitude_operator(rng):
     blocks = [random_density(3, rng) for _ in range(2)]
     p = [0.3, 0.7]
     cq = sla.block_diag(*[pv * b for pv, b in zip(p, blocks, strict=True)])
-    assert np.allclose(conditional_amplitude_operator(cq, (2, 3)), sla.block_diag(*blocks), atol=1e-9)
+    assert np.allclose(
+        conditional_amplitude_operator(cq, (2, 3)), sla.block_diag(*blocks), atol=1e-9
+    )

@@ -38,7 +38,9 @@ def test_density_operator_checks(rho, message):
 
 
 def test_dims_must_multiply_to_size():
-    with pytest.raises(InvalidDimensionsError, match=r"\[2, 3\] multiply to 6, but the operator is 4x4"):
+    with pytest.raises(
+        InvalidDimensionsError, match=r"\[2, 3\] multiply to 6, but the operator is 4x4"
+    ):
         partial_trace(GOOD, [2, 3], [0])
     with pytest.raises(InvalidDimensionsError, match="positive integers"):
         partial_trace(GOOD, [4, 1.5], [0])
