@@ -33,8 +33,10 @@ def as_parameter_batch(c: object, gamma: object) -> tuple[np.ndarray, np.ndarray
     arrays = []
     for name, value in (("c", c), ("gamma", gamma)):
         arr = np.asarray(value)
-        if arr.dtype == object or np.iscomplexobj(arr) or not (
-            np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+        if (
+            arr.dtype == object
+            or np.iscomplexobj(arr)
+            or not (np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_))
         ):
             raise ValueError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
         arr = arr.astype(np.float64)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from qdoem._version import __version__
 
 # Order here is the order shown in ``qdoem --help``.
-_COMMAND_MODULES: tuple[str, ...] = ("demo",)
+_COMMAND_MODULES: tuple[str, ...] = ("demo", "train", "sample", "evaluate", "backends")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -59,16 +59,18 @@ class TrainHistory:
     def final_kl(self) -> float:
         return self.kl[-1]
 
-    def time_to_reach(self, target: float) -> float | None:
-        """Training seconds until KL first drops to ``target`` or below; None if never."""
-        for kl, t in zip(self.kl, self.seconds, strict=True):
-            if kl <= target:
-                return t
-        return None
+    def epoch_to_reach(self, target: float, rtol: float = 1e-9) -> int | None:
+        """First epoch with KL <= target (1 + rtol); None if never.
 
-    def epoch_to_reach(self, target: float) -> int | None:
-        """First epoch with KL <= target; None if never."""
+        The tolerance lets methods with identical iterates but different round-off (the
+        gradient methods here) count as reaching each other's final KL.
+        """
         for e, kl in enumerate(self.kl):
-            if kl <= target:
+            if kl <= target * (1.0 + rtol) + 1e-15:
                 return e
         return None
+
+    def time_to_reach(self, target: float, rtol: float = 1e-9) -> float | None:
+        """Training seconds until KL first drops to ``target`` (see epoch_to_reach); or None."""
+        e = self.epoch_to_reach(target, rtol)
+        return None if e is None else self.seconds[e]

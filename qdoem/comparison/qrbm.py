@@ -81,7 +81,8 @@ class QRBMParams:
         x = np.asarray(x, dtype=np.float64)
         m, k = n_visible, n_hidden
         if x.shape != (m + k + m * k + k,):
-            raise ValueError(f"parameter vector must have length {m + k + m * k + k}, got {x.shape}")
+            n = m + k + m * k + k
+            raise ValueError(f"parameter vector must have length {n}, got shape {x.shape}")
         return cls(x[:m], x[m : m + k], x[m + k : m + k + m * k].reshape(m, k), x[m + k + m * k :])
 
     def copy(self) -> QRBMParams:

@@ -24,8 +24,9 @@ def build_model(name: str, n_visible: int, n_hidden: int, **options: Any) -> QRB
 def model_from_state(state: dict[str, Any], device: str | None = None) -> QRBM:
     """Rebuild a model from :meth:`QRBM.state_dict` output."""
     hyper = dict(state["hyperparameters"])
-    if isinstance(hyper.get("dtype"), str):
-        hyper["dtype"] = getattr(torch, hyper["dtype"])
+    for key in ("dtype", "matmul_dtype"):
+        if isinstance(hyper.get(key), str):
+            hyper[key] = getattr(torch, hyper[key])
     if device is not None:
         hyper["device"] = device
     model = build_model(state["model"], hyper.pop("n_visible"), hyper.pop("n_hidden"), **hyper)

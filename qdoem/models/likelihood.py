@@ -37,7 +37,7 @@ class TemperedModel(Protocol):
     def tempered_log_prob(self, v: Tensor, beta: float, base_bias: Tensor) -> Tensor: ...
 
     def tempered_transition(
-        self, v: Tensor, beta: float, base_bias: Tensor, generator: torch.Generator
+        self, v: Tensor, beta: float, base_bias: Tensor, generator: torch.Generator, kind: str
     ) -> Tensor: ...
 
 
@@ -61,7 +61,7 @@ class AISResult:
 
 
 def all_states(n: int, start: int = 0, stop: int | None = None, dtype=torch.float64) -> Tensor:
-    """Rows ``v`` in ``{0,1}^n`` for integers ``start <= k < stop``; bit ``i`` of ``k`` is ``v_i``."""
+    """Rows ``v`` in ``{0,1}^n`` for integers ``start <= k < stop``; bit i of k is ``v_i``."""
     stop = 2**n if stop is None else stop
     k = torch.arange(start, stop, dtype=torch.int64)
     return ((k[:, None] >> torch.arange(n, dtype=torch.int64)) & 1).to(dtype)
@@ -111,6 +111,7 @@ def ais_log_partition(
     n_betas: int = 1000,
     base_bias: Tensor | None = None,
     generator: torch.Generator | None = None,
+    transition: str = "auto",
 ) -> AISResult:
     """Annealed importance sampling estimate of ``log Z`` with its standard error.
 
@@ -126,6 +127,8 @@ def ais_log_partition(
         Visible biases ``a0`` of the base-rate model (e.g. data log-odds). Zeros if omitted.
     generator : torch.Generator, optional
         Random source, for reproducibility.
+    transition : str
+        Passed to the model's ``tempered_transition`` as ``kind``.
 
     Returns
     -------
@@ -146,7 +149,7 @@ def ais_log_partition(
             v, betas[k - 1], a0
         )
         if k < len(betas) - 1:
-            v = model.tempered_transition(v, betas[k], a0, gen)
+            v = model.tempered_transition(v, betas[k], a0, gen, transition)
     log_z0 = float(torch.nn.functional.softplus(a0).sum()) + model.n_hidden * math.log(2.0)
     m = float(log_w.max())
     w = torch.exp(log_w - m)

@@ -64,6 +64,10 @@ class QRBM:
         Torch device ("cpu", "cuda", ...).
     dtype : torch.dtype
         Parameter dtype (float32 is the fast path; likelihoods are computed in float64).
+    matmul_dtype : torch.dtype, optional
+        Mixed precision for the training matmuls, e.g. ``torch.bfloat16``: {0,1} visible and
+        hidden samples are exact in it, accumulation is in float32, and the master parameters
+        and updates stay in ``dtype``. Defaults to ``dtype``. Likelihoods ignore it.
 
     Notes
     -----
@@ -93,6 +97,7 @@ class QRBM:
         seed: int = 0,
         device: str = "cpu",
         dtype: torch.dtype = torch.float32,
+        matmul_dtype: torch.dtype | None = None,
     ) -> None:
         for name, val in (("n_visible", n_visible), ("n_hidden", n_hidden)):
             if not isinstance(val, int) or isinstance(val, bool) or val < 1:
@@ -103,6 +108,10 @@ class QRBM:
             raise ValueError(f"weight_scale must be >= 0, got {weight_scale}")
         if dtype not in (torch.float32, torch.float64):
             raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+        if matmul_dtype not in (None, torch.float32, torch.float64, torch.bfloat16, torch.float16):
+            raise ValueError(
+                f"matmul_dtype must be a floating torch dtype or None, got {matmul_dtype}"
+            )
         self.n_visible = n_visible
         self.n_hidden = n_hidden
         self.gamma_init = float(gamma_init)
@@ -120,6 +129,8 @@ class QRBM:
         self.seed = seed
         self.device = device
         self.dtype = dtype
+        self.matmul_dtype = matmul_dtype
+        self._low_weights: tuple[Tensor, int, Tensor] | None = None
         # The E-step seam: None means the closed form; a circuit backend can be set here.
         self.latent_backend: LatentBackend | None = None
         self._trainer = None
@@ -161,7 +172,7 @@ class QRBM:
         keys = (
             "n_visible n_hidden gamma_init learn_gamma weight_scale learning_rate momentum "
             "weight_decay lr_schedule lr_final_ratio batch_size n_epochs cd_k persistent seed "
-            "device dtype"
+            "device dtype matmul_dtype"
         ).split()
         return {k: getattr(self, k) for k in keys}
 
@@ -173,8 +184,24 @@ class QRBM:
         return v.to(device=self.device, dtype=self.dtype)
 
     # ------------------------------------------------------------------ closed forms
+    @property
+    def _mixed(self) -> bool:
+        return self.matmul_dtype is not None and self.matmul_dtype != self.dtype
+
+    def _mm_weights(self) -> Tensor:
+        """``weights`` in ``matmul_dtype``, recast only after the weights change."""
+        w = self.weights
+        version = w._version  # bumped by every in-place update
+        cached = self._low_weights
+        if cached is None or cached[0] is not w or cached[1] != version:
+            self._low_weights = cached = (w, version, w.to(self.matmul_dtype))
+        return cached[2]
+
     def hidden_fields(self, v: Tensor) -> Tensor:
         """``c(v) = b + W^T v`` for each row of ``v``."""
+        if self._mixed:
+            c = torch.mm(v.to(self.matmul_dtype), self._mm_weights()).to(self.dtype)
+            return c.add_(self.hidden_bias)
         return torch.addmm(self.hidden_bias, v, self.weights)
 
     def _hidden_closed_form(self, c: Tensor) -> dict[str, Tensor]:
@@ -211,6 +238,35 @@ class QRBM:
             stats["gamma"] = latent["x"].mean(0)
         return stats
 
+    def gradient(
+        self,
+        v_data: Tensor,
+        latent_data: dict[str, Tensor],
+        v_model: Tensor,
+        latent_model: dict[str, Tensor],
+    ) -> dict[str, Tensor]:
+        """DO-EM ascent direction: sufficient statistics on data minus on model samples.
+
+        The weight term is one matmul on the stacked batches,
+        ``[v_d; v_m]^T [<n>_d / B_d; -<n>_m / B_m]``, so the difference is accumulated before
+        any rounding (this matters in mixed precision, where the two terms nearly cancel).
+        """
+        n_d, n_m = latent_data["n"], latent_model["n"]
+        lhs = torch.cat([v_data, v_model]).T
+        rhs = torch.cat([n_d / v_data.shape[0], n_m / (-v_model.shape[0])])
+        if self._mixed:
+            dw = torch.mm(lhs.to(self.matmul_dtype), rhs.to(self.matmul_dtype)).to(self.dtype)
+        else:
+            dw = lhs @ rhs
+        grads = {
+            "weights": dw,
+            "visible_bias": v_data.mean(0) - v_model.mean(0),
+            "hidden_bias": n_d.mean(0) - n_m.mean(0),
+        }
+        if "gamma" in self.trainable():
+            grads["gamma"] = latent_data["x"].mean(0) - latent_model["x"].mean(0)
+        return grads
+
     def sample_latent(self, latent: dict[str, Tensor], generator: torch.Generator) -> Tensor:
         """Z-basis measurement of each hidden qubit: ``h_j ~ Bernoulli(<n_j>_v)``."""
         n = latent["n"]
@@ -220,12 +276,17 @@ class QRBM:
 
     def visible_probabilities(self, h: Tensor) -> Tensor:
         """``P(v_i = 1 | h) = sigmoid(a_i + (W h)_i)`` given Z-basis hidden outcomes."""
-        return torch.sigmoid(torch.addmm(self.visible_bias, h, self.weights.T))
+        if self._mixed:
+            x = torch.mm(h.to(self.matmul_dtype), self._mm_weights().T).to(self.dtype)
+            return x.add_(self.visible_bias).sigmoid_()
+        return torch.addmm(self.visible_bias, h, self.weights.T).sigmoid_()
 
     def sample_visible(self, h: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
         """``(probabilities, sample)`` of the visible layer given hidden outcomes."""
         p = self.visible_probabilities(h)
-        s = (torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype) < p).to(p.dtype)
+        s = (torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype) < p).to(
+            p.dtype
+        )
         return p, s
 
     def unnormalized_log_prob(self, v: Tensor) -> Tensor:
@@ -236,7 +297,10 @@ class QRBM:
 
     # ------------------------------------------------------------------ likelihood
     def _params64(self) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        return tuple(p.detach().double().cpu() for p in (self.weights, self.visible_bias, self.hidden_bias, self.gamma))
+        return tuple(
+            p.detach().double().cpu()
+            for p in (self.weights, self.visible_bias, self.hidden_bias, self.gamma)
+        )
 
     def tempered_log_prob(self, v: Tensor, beta: float, base_bias: Tensor) -> Tensor:
         """``(1 - beta) a0.v + log p*(v; beta theta)`` in float64 on the CPU (for AIS)."""
@@ -247,22 +311,39 @@ class QRBM:
         ).sum(-1)
 
     def tempered_transition(
-        self, v: Tensor, beta: float, base_bias: Tensor, generator: torch.Generator
+        self,
+        v: Tensor,
+        beta: float,
+        base_bias: Tensor,
+        generator: torch.Generator,
+        kind: str = "auto",
     ) -> Tensor:
-        """One sweep leaving ``p_beta`` invariant.
+        """One transition leaving ``p_beta`` invariant (float64, CPU).
 
-        With ``Gamma = 0`` this is an exact block-Gibbs step. With ``Gamma != 0`` the
-        Z-basis hidden samples do not give an exact conditional for v, so we use a sequential
-        heat-bath sweep over visible units on the closed-form marginal instead.
+        ``kind``:
+
+        - ``"block"``: block Gibbs through Z-basis hidden samples followed by a
+          Metropolis-Hastings test. The block kernel is reversible for the classical twin
+          ``p_cl`` (same a, b, W, Gamma = 0), so the acceptance ratio is
+          ``exp(G(v') - G(v))`` with ``G = sum_j [log 2cosh-form - softplus](c_j)``, in closed
+          form; at ``Gamma = 0`` every move is accepted and this is exact block Gibbs.
+        - ``"heat_bath"``: a sequential heat-bath sweep over the visible units on the
+          closed-form marginal (better mixing for large Gamma, O(n_visible) small steps).
+        - ``"auto"``: block when ``Gamma = 0`` or ``n_visible > 64``, else heat bath.
         """
         w, a, b, g = self._params64()
         bias = (1 - beta) * base_bias + beta * a
-        if not bool(g.any()):
-            h = (torch.rand(v.shape[0], self.n_hidden, generator=generator, dtype=torch.float64)
-                 < torch.sigmoid(beta * torch.addmm(b, v, w))).double()
-            p = torch.sigmoid(bias + beta * (h @ w.T))
-            return (torch.rand(p.shape, generator=generator, dtype=torch.float64) < p).double()
-        return _heat_bath_sweep(v, w * beta, b * beta, g * beta, bias, self._hidden_log_partition, generator)
+        if kind == "auto":
+            kind = "block" if (not bool(g.any()) or self.n_visible > 64) else "heat_bath"
+        if kind == "block":
+            return _block_mh_step(
+                v, w * beta, b * beta, g * beta, bias, self._hidden_log_partition, generator
+            )
+        if kind == "heat_bath":
+            return _heat_bath_sweep(
+                v, w * beta, b * beta, g * beta, bias, self._hidden_log_partition, generator
+            )
+        raise ValueError(f"transition kind must be 'auto', 'block' or 'heat_bath', got {kind!r}")
 
     def log_partition(
         self,
@@ -272,10 +353,13 @@ class QRBM:
         n_betas: int = 1000,
         base_bias: Tensor | None = None,
         generator: torch.Generator | None = None,
+        transition: str = "auto",
     ) -> tuple[float, float]:
         """``(log Z, standard error)``; the error is 0 for the exact method.
 
-        ``method``: "exact" (enumeration, ``n_visible <= 24``), "ais", or "auto".
+        ``method``: "exact" (enumeration, ``n_visible <= 24``), "ais", or "auto". AIS options:
+        see :func:`qdoem.models.likelihood.ais_log_partition` and
+        :meth:`tempered_transition` (``transition``).
         """
         if method not in ("auto", "exact", "ais"):
             raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}")
@@ -284,17 +368,26 @@ class QRBM:
         if method == "exact":
             return likelihood.exact_log_partition(self), 0.0
         res = likelihood.ais_log_partition(
-            self, n_chains=n_chains, n_betas=n_betas, base_bias=base_bias, generator=generator
+            self,
+            n_chains=n_chains,
+            n_betas=n_betas,
+            base_bias=base_bias,
+            generator=generator,
+            transition=transition,
         )
         return res.log_z, res.stderr
 
-    def log_prob(self, v: Tensor, method: str = "auto", **ais_options: Any) -> Tensor:
+    def log_prob(
+        self, v: Tensor, method: str = "auto", *, log_z: float | None = None, **ais_options: Any
+    ) -> Tensor:
         """``log p(v)`` for each row, float64. Exact for ``n_visible <= 24``, else AIS.
 
-        Use :meth:`log_partition` to get the AIS standard error of the shared ``log Z``.
+        Pass ``log_z`` (e.g. from :meth:`log_partition`, which also returns the AIS standard
+        error) to reuse one estimate across calls.
         """
         v = self._as_input(v, "v").double().cpu()
-        log_z, _ = self.log_partition(method, **ais_options)
+        if log_z is None:
+            log_z, _ = self.log_partition(method, **ais_options)
         w, a, b, g = self._params64()
         return v @ a + self._hidden_log_partition(torch.addmm(b, v, w), g).sum(-1) - log_z
 
@@ -311,6 +404,7 @@ class QRBM:
         n_steps: int = 1000,
         init: Tensor | None = None,
         seed: int | None = None,
+        method: str = "gibbs",
     ) -> Tensor:
         """Draw ``{0,1}`` visible samples by block Gibbs chains.
 
@@ -325,17 +419,31 @@ class QRBM:
             noise if omitted.
         seed : int, optional
             Seed for the chains (defaults to the model seed).
+        method : {"gibbs", "mh"}
+            ``"gibbs"``: the DO-EM negative-phase chain (Z-basis hidden samples, then v | h).
+            For ``Gamma != 0`` its stationary law only approximates p(v). ``"mh"``: the same
+            block move with a Metropolis-Hastings test, whose stationary law is exactly p(v)
+            (see :meth:`tempered_transition`).
         """
+        if method not in ("gibbs", "mh"):
+            raise ValueError(f"method must be 'gibbs' or 'mh', got {method!r}")
         if n_samples < 1 or n_steps < 0:
             raise ValueError(f"need n_samples >= 1 and n_steps >= 0, got {n_samples}, {n_steps}")
         gen = torch.Generator(device=self.device).manual_seed(self.seed if seed is None else seed)
         if init is None:
-            v = (torch.rand(n_samples, self.n_visible, generator=gen, device=self.device) < 0.5)
+            v = torch.rand(n_samples, self.n_visible, generator=gen, device=self.device) < 0.5
             v = v.to(self.dtype)
         else:
             v = self._as_input(init, "init")
             if v.shape[0] != n_samples:
                 raise ValueError(f"init has {v.shape[0]} rows, expected n_samples={n_samples}")
+        if method == "mh":
+            cpu_gen = torch.Generator().manual_seed(self.seed if seed is None else seed)
+            a = self._params64()[1]
+            v = v.double().cpu()
+            for _ in range(n_steps):
+                v = self.tempered_transition(v, 1.0, a, cpu_gen, "block")
+            return v.to(device=self.device, dtype=self.dtype)
         for _ in range(n_steps):
             v = self.gibbs_step(v, gen)
         return v
@@ -350,16 +458,26 @@ class QRBM:
         from qdoem.training import TrainConfig, Trainer
 
         cfg = TrainConfig(
-            epochs=self.n_epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
-            momentum=self.momentum, weight_decay=self.weight_decay, lr_schedule=self.lr_schedule,
-            lr_final_ratio=self.lr_final_ratio, cd_k=self.cd_k, persistent=self.persistent,
+            epochs=self.n_epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            momentum=self.momentum,
+            weight_decay=self.weight_decay,
+            lr_schedule=self.lr_schedule,
+            lr_final_ratio=self.lr_final_ratio,
+            cd_k=self.cd_k,
+            persistent=self.persistent,
             seed=self.seed,
         )
         return Trainer(self, cfg)
 
     def fit(self, X: Tensor, y: Any = None) -> QRBM:
-        """Train for ``n_epochs`` with DO-EM from the current parameters."""
+        """Train from a fresh initialisation (scikit-learn semantics) for ``n_epochs``.
+
+        Use :meth:`partial_fit` to continue from the current parameters.
+        """
         X = self._as_input(X)
+        self._init_parameters()
         self._trainer = self._make_trainer()
         self._trainer.fit(X)
         self.history_ = list(self._trainer.history)
@@ -387,6 +505,8 @@ class QRBM:
     def state_dict(self) -> dict[str, Any]:
         params = self.get_params()
         params["dtype"] = str(self.dtype).removeprefix("torch.")
+        if self.matmul_dtype is not None:
+            params["matmul_dtype"] = str(self.matmul_dtype).removeprefix("torch.")
         return {
             "model": self.model_name,
             "hyperparameters": params,
@@ -397,7 +517,9 @@ class QRBM:
         for name, value in state["parameters"].items():
             current = getattr(self, name)
             if current.shape != value.shape:
-                raise ValueError(f"{name}: checkpoint shape {tuple(value.shape)} != {tuple(current.shape)}")
+                raise ValueError(
+                    f"{name}: checkpoint shape {tuple(value.shape)} != {tuple(current.shape)}"
+                )
             current.copy_(value.to(current))
 
     def save(self, path: str | os.PathLike) -> None:
@@ -441,6 +563,23 @@ class RBM(QRBM):
         return torch.nn.functional.softplus(c, threshold=40.0)
 
 
+def _block_mh_step(v, w, b, g, bias, log_partition, generator) -> Tensor:
+    """Block-Gibbs proposal of the classical twin, Metropolis-Hastings corrected to the target
+    ``bias.v + sum_j F(b + W^T v, g)`` (see :meth:`QRBM.tempered_transition`)."""
+    softplus = torch.nn.functional.softplus
+    c = torch.addmm(b, v, w)
+    h = (torch.rand(c.shape, generator=generator, dtype=v.dtype) < torch.sigmoid(c)).to(v.dtype)
+    p = torch.sigmoid(bias + h @ w.T)
+    proposal = (torch.rand(p.shape, generator=generator, dtype=v.dtype) < p).to(v.dtype)
+    c_new = torch.addmm(b, proposal, w)
+    log_alpha = (log_partition(c_new, g) - softplus(c_new, threshold=40.0)).sum(-1) - (
+        log_partition(c, g) - softplus(c, threshold=40.0)
+    ).sum(-1)
+    u = torch.rand(v.shape[0], generator=generator, dtype=v.dtype)
+    accept = torch.log(u) < log_alpha
+    return torch.where(accept[:, None], proposal, v)
+
+
 def _heat_bath_sweep(v, w, b, g, bias, log_partition, generator) -> Tensor:
     """Sequential heat-bath update of each visible unit on ``bias.v + sum_j F(b + W^T v, g)``."""
     v = v.clone()
@@ -448,7 +587,9 @@ def _heat_bath_sweep(v, w, b, g, bias, log_partition, generator) -> Tensor:
     for i in range(v.shape[1]):
         c_off = c - v[:, i : i + 1] * w[i]
         logit = bias[i] + (log_partition(c_off + w[i], g) - log_partition(c_off, g)).sum(-1)
-        vi = (torch.rand(v.shape[0], generator=generator, dtype=v.dtype) < torch.sigmoid(logit)).to(v.dtype)
+        vi = (torch.rand(v.shape[0], generator=generator, dtype=v.dtype) < torch.sigmoid(logit)).to(
+            v.dtype
+        )
         v[:, i] = vi
         c = c_off + vi[:, None] * w[i]
     return v

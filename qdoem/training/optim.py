@@ -62,11 +62,10 @@ class SGD:
 
     def step(self, grads: dict[str, Tensor], lr: float) -> None:
         for name in self.trainable:
-            g = grads[name]
-            if name in self.decayed and self.weight_decay:
-                g = g - self.weight_decay * self.params[name]
             vel = self.velocity[name]
-            vel.mul_(self.momentum).add_(g, alpha=lr)
+            vel.mul_(self.momentum).add_(grads[name], alpha=lr)
+            if name in self.decayed and self.weight_decay:
+                vel.add_(self.params[name], alpha=-lr * self.weight_decay)
             self.params[name].add_(vel)
 
     def state_dict(self) -> dict[str, Tensor]:

@@ -5,8 +5,9 @@ A CQ-LVM is block-diagonal in the visible basis, so DO-EM only needs, for visibl
 - ``latent_statistics(v)``: the E-step, i.e. expectations in the conditional latent Gibbs state
   ``rho_L(v)``. The closed form by default; a model may delegate it to a backend (a circuit
   estimator) through its ``latent_backend`` attribute.
-- ``sufficient_statistics(v, latent)``: batch means of ``d/dtheta log Tr_L exp(-H(v))``. The
-  likelihood gradient is this on data minus this on model samples.
+- ``sufficient_statistics(v, latent)``: batch means of ``d/dtheta log Tr_L exp(-H(v))``;
+  ``gradient(v_data, latent_data, v_model, latent_model)`` is this on data minus this on model
+  samples (a model may fuse the two, as the QRBM does for its weights).
 - ``sample_latent`` / ``sample_visible``: the two halves of a block-Gibbs step, latent samples
   taken in the Z basis.
 
@@ -41,6 +42,14 @@ class CQLVM(Protocol):
     def latent_statistics(self, v: Tensor) -> dict[str, Tensor]: ...
 
     def sufficient_statistics(self, v: Tensor, latent: dict[str, Tensor]) -> dict[str, Tensor]: ...
+
+    def gradient(
+        self,
+        v_data: Tensor,
+        latent_data: dict[str, Tensor],
+        v_model: Tensor,
+        latent_model: dict[str, Tensor],
+    ) -> dict[str, Tensor]: ...
 
     def sample_latent(self, latent: dict[str, Tensor], generator: torch.Generator) -> Tensor: ...
 

@@ -6,8 +6,8 @@ Each step is one E-step and one M-step gradient step:
    the conditional latent Gibbs state ``rho_L(v)`` (the Petz recovery of ``eta_V``).
 2. Negative phase: CD-k chains started at the data, or PCD chains, alternating Z-basis latent
    samples and visible samples; model statistics are taken in closed form at the chain ends.
-3. M-step: ``grad = S(v_data, latent_data) - S(v_model, latent_model)`` with ``S`` the model's
-   sufficient statistics, then momentum SGD ascent.
+3. M-step: ``grad = model.gradient(...)``, the model's sufficient statistics on the data
+   minus on the chain ends, then momentum SGD ascent.
 
 The trainer knows nothing about a model's internals (see :mod:`qdoem.training.protocol`).
 """
@@ -87,8 +87,11 @@ class Trainer:
         self.data_generator = torch.Generator().manual_seed(config.seed)
         self.generator = torch.Generator(device=model.device).manual_seed(config.seed + 1)
         self.optimizer = SGD(
-            model.parameters(), model.trainable(), model.decayed(),
-            config.momentum, config.weight_decay,
+            model.parameters(),
+            model.trainable(),
+            model.decayed(),
+            config.momentum,
+            config.weight_decay,
         )
         self.epoch = 0
         self.step = 0
@@ -120,9 +123,7 @@ class Trainer:
         model = self.model
         latent_data = model.latent_statistics(v_data)
         v_model, latent_model, recon = self._negative_phase(v_data, latent_data)
-        pos = model.sufficient_statistics(v_data, latent_data)
-        neg = model.sufficient_statistics(v_model, latent_model)
-        self.optimizer.step({k: pos[k] - neg[k] for k in pos}, lr)
+        self.optimizer.step(model.gradient(v_data, latent_data, v_model, latent_model), lr)
         self.step += 1
         # Reconstruction of the *data* batch (the first down-pass): free, and a useful signal.
         if self.config.persistent:
@@ -136,7 +137,9 @@ class Trainer:
         if self.epoch == 0 and self.step == 0 and cfg.init_visible_from_data:
             self.model.init_from_data(data)
         data = data.to(device=self.model.device, dtype=self.model.dtype)
-        lr = scheduled_lr(cfg.learning_rate, self.epoch, cfg.epochs, cfg.lr_schedule, cfg.lr_final_ratio)
+        lr = scheduled_lr(
+            cfg.learning_rate, self.epoch, cfg.epochs, cfg.lr_schedule, cfg.lr_final_ratio
+        )
         order = torch.randperm(data.shape[0], generator=self.data_generator).to(data.device)
         start = time.perf_counter()
         recon_sum, n_batches = 0.0, 0
@@ -165,8 +168,9 @@ class Trainer:
         self.history.append(record)
         return record
 
-    def fit(self, data: Tensor, *, progress: bool = False, stop_after: int | None = None,
-            on_epoch=None) -> list[dict[str, Any]]:
+    def fit(
+        self, data: Tensor, *, progress: bool = False, stop_after: int | None = None, on_epoch=None
+    ) -> list[dict[str, Any]]:
         """Train until ``config.epochs`` epochs are done (continuing from ``self.epoch``).
 
         Parameters
@@ -192,8 +196,16 @@ class Trainer:
         if progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=cfg.epochs * per_epoch, initial=self.epoch * per_epoch,
-                       unit="batch", dynamic_ncols=True)
+            bar = tqdm(
+                total=cfg.epochs * per_epoch,
+                initial=self.epoch * per_epoch,
+                unit="batch",
+                dynamic_ncols=True,
+            )
+        if self.run is not None:
+            self.run.create()
+            # Metrics must match the state being continued (drops lines past the checkpoint).
+            self.run.write_metrics(self.history)
         done = 0
         try:
             while self.epoch < cfg.epochs and (stop_after is None or done < stop_after):

@@ -1,0 +1,114 @@
+"""``qdoem train``: train a QRBM/RBM with DO-EM from a TOML config and/or flags."""
+
+from __future__ import annotations
+
+import argparse
+
+# flag dest -> config key (None values are "not given" and leave the config alone)
+_FLAGS: list[tuple[str, dict]] = [
+    ("--model", {"choices": ["qrbm", "rbm"], "help": "model family (default qrbm)"}),
+    ("--n-hidden", {"type": int, "help": "number of hidden units"}),
+    ("--dataset", {"help": "dataset name (see qdoem.data.DATASETS)"}),
+    ("--data-root", {"help": "folder with MNIST/raw etc. (default $QDOEM_DATA or ./data)"}),
+    ("--limit", {"type": int, "help": "use only the first N training samples"}),
+    ("--epochs", {"type": int}),
+    ("--batch-size", {"type": int}),
+    ("--lr", {"type": float, "dest": "learning_rate", "help": "learning rate"}),
+    ("--momentum", {"type": float}),
+    ("--weight-decay", {"type": float}),
+    ("--lr-schedule", {"choices": ["constant", "linear", "cosine"]}),
+    ("--cd-k", {"type": int, "help": "Gibbs steps in the negative phase"}),
+    ("--gamma-init", {"type": float, "help": "initial transverse field (QRBM)"}),
+    ("--seed", {"type": int}),
+    ("--device", {"help": "cpu, cuda, cuda:0 ..."}),
+    ("--dtype", {"choices": ["float32", "float64"]}),
+    (
+        "--matmul-dtype",
+        {"choices": ["float32", "float64", "bfloat16"], "help": "mixed-precision matmuls"},
+    ),
+    ("--run-dir", {"help": "run directory (default runs/<model>_<dataset>_s<seed>)"}),
+]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train a QRBM or RBM with DO-EM",
+        description="Train a QRBM/RBM with DO-EM. Flags override the TOML config; keys in the "
+        "TOML file use the flag names with underscores (lr is learning_rate).",
+    )
+    p.add_argument("--config", help="TOML config file")
+    for flag, kw in _FLAGS:
+        p.add_argument(flag, default=None, **kw)
+    p.add_argument("--pcd", action="store_true", default=None, help="persistent CD chains")
+    p.add_argument(
+        "--fixed-gamma",
+        action="store_true",
+        default=None,
+        help="keep Gamma at --gamma-init instead of learning it",
+    )
+    p.add_argument(
+        "--download",
+        action="store_true",
+        default=None,
+        help="let torchvision download missing datasets",
+    )
+    p.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
+    p.add_argument(
+        "--stop-after",
+        type=int,
+        default=None,
+        metavar="N",
+        help="stop after N epochs in this invocation (resume later with --resume)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from qdoem.training.experiment import resolve_config, train
+
+    overrides = {
+        key: getattr(args, key)
+        for key in (
+            "model",
+            "n_hidden",
+            "dataset",
+            "data_root",
+            "limit",
+            "epochs",
+            "batch_size",
+            "learning_rate",
+            "momentum",
+            "weight_decay",
+            "lr_schedule",
+            "cd_k",
+            "gamma_init",
+            "seed",
+            "device",
+            "dtype",
+            "matmul_dtype",
+            "run_dir",
+            "download",
+        )
+    }
+    overrides["persistent"] = args.pcd
+    overrides["learn_gamma"] = False if args.fixed_gamma else None
+    if args.stop_after is not None and args.stop_after < 1:
+        raise ValueError(f"--stop-after must be positive, got {args.stop_after}")
+    config = resolve_config(args.config, overrides)
+    if args.resume:
+        # The run's saved config.json rules; only a larger --epochs extends it.
+        config = {"run_dir": config["run_dir"], "epochs": args.epochs}
+    try:
+        trainer = train(
+            config, resume=args.resume, progress=not args.no_progress, stop_after=args.stop_after
+        )
+    except KeyboardInterrupt:
+        # The checkpoint of the last finished epoch is intact (atomic writes).
+        print(f"\ninterrupted; continue with: qdoem train --run-dir {config['run_dir']} --resume")
+        return 130
+    last = trainer.history[-1] if trainer.history else {}
+    summary = ", ".join(f"{k}={v:.4g}" for k, v in last.items() if isinstance(v, float))
+    print(f"run {config['run_dir']}: epoch {trainer.epoch}/{trainer.config.epochs} {summary}")
+    return 0

@@ -1,0 +1,63 @@
+"""Image datasets: encodings, the missing-data message, and the real files when present."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from qdoem.data import binarize, load_dataset, to_bits
+
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+has_mnist = (SHARED / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file()
+has_fashion = (SHARED / "FashionMNIST" / "raw" / "t10k-images-idx3-ubyte").is_file()
+
+
+def test_to_bits_roundtrip():
+    x = torch.tensor([[[0, 1], [128, 255]]], dtype=torch.uint8)
+    bits = to_bits(x)
+    assert bits.shape == (1, 32)
+    weights = 2 ** torch.arange(7, -1, -1)
+    values = (bits.reshape(1, 4, 8) * weights).sum(-1)
+    assert values.tolist() == [[0, 1, 128, 255]]
+
+
+def test_binarize():
+    x = torch.tensor([[0.2, 0.5, 0.51, 1.0]])
+    assert binarize(x).tolist() == [[0, 0, 1, 1]]
+    s = binarize(torch.full((1000, 10), 0.3), "stochastic", seed=1)
+    assert 0.25 < float(s.mean()) < 0.35 and set(s.unique().tolist()) <= {0.0, 1.0}
+    with pytest.raises(ValueError, match="binarize"):
+        binarize(x, "otsu")
+
+
+@pytest.mark.parametrize(
+    "name,folder", [("binarized_mnist", "MNIST"), ("fashion_mnist", "FashionMNIST")]
+)
+def test_missing_dataset_names_folder(tmp_path, name, folder):
+    with pytest.raises(FileNotFoundError, match=str(tmp_path / folder / "raw")):
+        load_dataset(name, root=tmp_path)
+
+
+def test_missing_celeba_names_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="celeba"):
+        load_dataset("celeba32", root=tmp_path)
+
+
+@pytest.mark.skipif(not has_mnist, reason="MNIST files not in ../shared/data")
+def test_real_mnist_variants():
+    grey = load_dataset("mnist", root=SHARED, split="test", limit=100)
+    assert grey.data.shape == (100, 784) and not grey.binary
+    assert 0.0 <= float(grey.data.min()) and float(grey.data.max()) <= 1.0
+    binary = load_dataset("binarized_mnist", root=SHARED, split="test", limit=100)
+    assert torch.equal(binary.data, (grey.data > 0.5).float())
+    bits = load_dataset("mnist8bit", root=SHARED, split="test", limit=10)
+    assert bits.data.shape == (10, 6272)
+    back = (bits.data.reshape(10, 784, 8) * 2 ** torch.arange(7, -1, -1)).sum(-1) / 255.0
+    torch.testing.assert_close(back, grey.data[:10])
+    assert load_dataset("binarized_mnist", root=SHARED).data.shape == (60000, 784)
+
+
+@pytest.mark.skipif(not has_fashion, reason="Fashion-MNIST files not in ../shared/data")
+def test_real_fashion_mnist():
+    d = load_dataset("binarized_fashion_mnist", root=SHARED, split="test")
+    assert d.data.shape == (10000, 784) and d.binary

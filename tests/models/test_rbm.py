@@ -1,0 +1,218 @@
+"""QRBM/RBM surface: gradients, sampling, fit, save/load, the latent-backend seam, bad input."""
+
+import pytest
+import torch
+
+from qdoem.models import QRBM, RBM, build_model
+from qdoem.models.likelihood import all_states
+
+
+def small_model(**kw):
+    model = QRBM(6, 3, dtype=torch.float64, seed=7, weight_scale=0.8, gamma_init=0.6, **kw)
+    model.hidden_bias.copy_(torch.tensor([0.3, -0.5, 0.1], dtype=torch.float64))
+    model.visible_bias.copy_(torch.linspace(-0.5, 0.5, 6, dtype=torch.float64))
+    return model
+
+
+def test_parameter_attributes():
+    model = QRBM(5, 4)
+    assert model.weights.shape == (5, 4) and model.visible_bias.shape == (5,)
+    assert model.hidden_bias.shape == (4,) and model.gamma.shape == (4,)
+    assert all(isinstance(t, torch.Tensor) for t in model.parameters().values())
+    assert RBM(5, 4).gamma.abs().sum() == 0 and "gamma" not in RBM(5, 4).trainable()
+
+
+def test_do_em_gradient_equals_likelihood_gradient():
+    """data-minus-model statistics (exact model expectation) == d/dtheta mean log p(data)."""
+    model = small_model()
+    data = torch.tensor(
+        [[1, 0, 1, 0, 1, 1], [0, 0, 1, 1, 0, 0], [1, 1, 1, 0, 0, 0]], dtype=torch.float64
+    )
+    vs = all_states(6)
+    p = model.log_prob(vs).exp()
+    pos = model.sufficient_statistics(data, model.latent_statistics(data))
+    lat = model.latent_statistics(vs)
+    neg = {
+        "weights": vs.T @ (p[:, None] * lat["n"]),
+        "visible_bias": p @ vs,
+        "hidden_bias": p @ lat["n"],
+        "gamma": p @ lat["x"],
+    }
+    h = 1e-6
+    for name, tensor in model.parameters().items():
+        grad = pos[name] - neg[name]
+        numeric = torch.zeros_like(tensor)
+        for idx in range(tensor.numel()):
+            flat = tensor.view(-1)
+            old = float(flat[idx])
+            flat[idx] = old + h
+            up = float(model.log_prob(data).mean())
+            flat[idx] = old - h
+            down = float(model.log_prob(data).mean())
+            flat[idx] = old
+            numeric.view(-1)[idx] = (up - down) / (2 * h)
+        torch.testing.assert_close(grad, numeric, rtol=1e-5, atol=1e-7, msg=name)
+
+
+def test_sample_is_binary_and_seeded():
+    model = small_model()
+    a = model.sample(10, n_steps=5, seed=1)
+    b = model.sample(10, n_steps=5, seed=1)
+    assert a.shape == (10, 6) and torch.equal(a, b)
+    assert bool(((a == 0) | (a == 1)).all())
+    init = torch.ones(10, 6)
+    assert torch.equal(model.sample(10, n_steps=0, init=init), init.double())
+
+
+def test_block_gibbs_targets_marginal_for_rbm():
+    """For Gamma = 0 the block-Gibbs chain samples p(v): compare frequencies with exact."""
+    model = RBM(4, 3, dtype=torch.float64, seed=2, weight_scale=1.0)
+    x = model.sample(4000, n_steps=30, seed=3)
+    idx = (x * (2 ** torch.arange(4, dtype=torch.float64))).sum(1).long()
+    freq = torch.bincount(idx, minlength=16).double() / 4000
+    exact = model.log_prob(all_states(4)).exp()
+    assert float((freq - exact).abs().max()) < 0.03
+
+
+def test_fit_is_deterministic_and_partial_fit_accumulates():
+    data = (torch.rand(40, 6, generator=torch.Generator().manual_seed(0)) < 0.5).double()
+    a = QRBM(6, 3, dtype=torch.float64, n_epochs=3, batch_size=10, seed=5).fit(data)
+    b = QRBM(6, 3, dtype=torch.float64, n_epochs=3, batch_size=10, seed=5).fit(data)
+    assert torch.equal(a.weights, b.weights) and torch.equal(a.gamma, b.gamma)
+    assert a.n_iter_ == 3 and len(a.history_) == 3
+    c = QRBM(6, 3, dtype=torch.float64, n_epochs=3, batch_size=10, seed=5)
+    for _ in range(3):
+        c.partial_fit(data)
+    assert torch.equal(a.weights, c.weights)
+    assert c.transform(data).shape == (40, 3)
+    assert c.score_samples(data).shape == (40,)
+
+
+def test_fixed_gamma_stays_fixed():
+    data = (torch.rand(30, 6, generator=torch.Generator().manual_seed(0)) < 0.5).double()
+    model = QRBM(6, 3, gamma_init=0.3, learn_gamma=False, n_epochs=2, batch_size=10).fit(data)
+    assert torch.equal(model.gamma, torch.full((3,), 0.3))
+    learned = QRBM(6, 3, gamma_init=0.3, n_epochs=2, batch_size=10).fit(data)
+    assert not torch.equal(learned.gamma, torch.full((3,), 0.3))
+
+
+def test_save_load_roundtrip(tmp_path):
+    model = small_model()
+    path = tmp_path / "m.pt"
+    model.save(path)
+    loaded = QRBM.load(path)
+    assert type(loaded) is QRBM and loaded.dtype == torch.float64
+    for name, t in model.parameters().items():
+        assert torch.equal(t, getattr(loaded, name))
+    assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]  # no temp file left behind
+    rbm = RBM(4, 2)
+    rbm.save(path)
+    assert type(RBM.load(path)) is RBM
+
+
+def test_latent_backend_seam():
+    """A backend replacing the closed-form E-step is what training and transform use."""
+    model = small_model()
+    calls = []
+
+    def backend(m, v):
+        calls.append(v.shape[0])
+        return m._hidden_closed_form(m.hidden_fields(v))
+
+    expected = model.transform(torch.ones(2, 6))
+    model.latent_backend = backend
+    torch.testing.assert_close(model.transform(torch.ones(2, 6)), expected)
+    model.partial_fit(torch.ones(4, 6))
+    assert len(calls) >= 3
+
+
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (lambda: QRBM(0, 3), "n_visible"),
+        (lambda: QRBM(3, 2.5), "n_hidden"),
+        (lambda: QRBM(3, 2, gamma_init=float("nan")), "gamma_init"),
+        (lambda: RBM(3, 2, gamma_init=0.5), "Gamma fixed"),
+        (lambda: QRBM(3, 2, dtype=torch.int32), "dtype"),
+        (lambda: build_model("dbm", 3, 2), "unknown model"),
+        (lambda: QRBM(3, 2).fit(torch.full((4, 3), 0.5)), "only 0 and 1"),
+        (lambda: QRBM(3, 2).transform(torch.zeros(4, 5)), r"shape \(n_samples, 3\)"),
+        (lambda: QRBM(3, 2).sample(0), "n_samples"),
+        (lambda: QRBM(3, 2, batch_size=0).fit(torch.zeros(4, 3)), "batch_size"),
+        (lambda: QRBM(3, 2, momentum=1.5).fit(torch.zeros(4, 3)), "momentum"),
+    ],
+)
+def test_bad_input_raises_clear_value_error(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_fused_gradient_equals_difference_of_sufficient_statistics():
+    model = small_model()
+    gen = torch.Generator().manual_seed(0)
+    vd = (torch.rand(7, 6, generator=gen) < 0.5).double()
+    vm = (torch.rand(7, 6, generator=gen) < 0.5).double()
+    ld, lm = model.latent_statistics(vd), model.latent_statistics(vm)
+    grad = model.gradient(vd, ld, vm, lm)
+    pos, neg = model.sufficient_statistics(vd, ld), model.sufficient_statistics(vm, lm)
+    assert set(grad) == set(pos) == {"weights", "visible_bias", "hidden_bias", "gamma"}
+    for k in grad:
+        torch.testing.assert_close(grad[k], pos[k] - neg[k], rtol=1e-12, atol=1e-14)
+
+
+def test_bfloat16_matmuls_track_float32():
+    """Mixed precision: same statistics to bf16 accuracy; master weights stay float32."""
+    gen = torch.Generator().manual_seed(0)
+    v = (torch.rand(50, 20, generator=gen) < 0.3).float()
+    ref = QRBM(20, 8, seed=1, weight_scale=0.5)
+    low = QRBM(20, 8, seed=1, weight_scale=0.5, matmul_dtype=torch.bfloat16)
+    torch.testing.assert_close(low.transform(v), ref.transform(v), rtol=0, atol=2e-2)
+    g_ref = ref.gradient(
+        v[:25], ref.latent_statistics(v[:25]), v[25:], ref.latent_statistics(v[25:])
+    )
+    g_low = low.gradient(
+        v[:25], low.latent_statistics(v[:25]), v[25:], low.latent_statistics(v[25:])
+    )
+    scale = float(g_ref["weights"].abs().max())
+    assert float((g_low["weights"] - g_ref["weights"]).abs().max()) < 0.05 * scale
+    low.partial_fit(v)
+    assert low.weights.dtype == torch.float32
+    path_state = low.state_dict()
+    assert path_state["hyperparameters"]["matmul_dtype"] == "bfloat16"
+
+
+def test_bfloat16_training_learns_bars_and_stripes():
+    from qdoem.data import bars_and_stripes
+
+    data = bars_and_stripes(3).repeat(8, 1)
+    model = QRBM(
+        9,
+        16,
+        seed=0,
+        weight_scale=0.1,
+        learning_rate=0.1,
+        batch_size=14,
+        n_epochs=60,
+        matmul_dtype=torch.bfloat16,
+    )
+    before = -float(model.log_prob(bars_and_stripes(3)).mean())
+    model.fit(data)
+    after = -float(model.log_prob(bars_and_stripes(3)).mean())
+    assert after < before - 1.0, (before, after)
+
+
+def test_fit_restarts_from_a_fresh_initialisation():
+    data = (torch.rand(30, 6, generator=torch.Generator().manual_seed(0)) < 0.5).double()
+    model = QRBM(6, 3, dtype=torch.float64, n_epochs=2, batch_size=10, seed=4)
+    first = model.fit(data).weights.clone()
+    assert torch.equal(model.fit(data).weights, first)
+    assert not torch.equal(model.partial_fit(data).weights, first)
+
+
+def test_bfloat16_weight_copy_follows_updates_and_reassignment():
+    model = QRBM(4, 3, seed=0, weight_scale=0.5, matmul_dtype=torch.bfloat16)
+    v = torch.ones(1, 4)
+    model.weights.add_(1.0)  # in place
+    torch.testing.assert_close(model.hidden_fields(v), v @ model.weights, rtol=1e-2, atol=1e-2)
+    model.weights = torch.zeros(4, 3)  # new tensor
+    assert torch.equal(model.hidden_fields(v), torch.zeros(1, 3))
