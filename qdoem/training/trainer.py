@@ -103,8 +103,11 @@ class Trainer:
         """Run the chains; return ``(v_model, latent_model, first reconstruction probs)``."""
         model, gen = self.model, self.generator
         if self.config.persistent:
-            if self.chains is None or self.chains.shape[0] != v_data.shape[0]:
-                self.chains = v_data.clone()
+            if self.chains is None:
+                # batch_size chains started at data; a short final batch does not reset them
+                # (the gradient normalises data and model terms separately).
+                rows = torch.arange(self.config.batch_size, device=v_data.device) % v_data.shape[0]
+                self.chains = v_data[rows].clone()
             latent = model.latent_statistics(self.chains)
         else:
             latent = latent_data

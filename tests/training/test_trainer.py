@@ -123,3 +123,12 @@ def test_resolve_config_errors(tmp_path):
     good.write_text('model = "rbm"\nn_hidden = 7\nepochs = 3\n')
     cfg = resolve_config(good, {"epochs": 5})
     assert (cfg["model"], cfg["n_hidden"], cfg["epochs"]) == ("rbm", 7, 5)
+
+
+def test_pcd_chains_persist_across_a_short_final_batch():
+    data = bars_and_stripes(3)  # 14 rows, batch 4 -> last batch has 2
+    trainer = Trainer(RBM(9, 4, seed=0), TrainConfig(epochs=2, batch_size=4, persistent=True))
+    trainer.train_epoch(data)
+    assert trainer.chains.shape == (4, 9)
+    trainer.train_step(data[:2], lr=0.1)
+    assert trainer.chains.shape == (4, 9)
