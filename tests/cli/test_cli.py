@@ -33,7 +33,7 @@ def test_console_script_installed():
 
 
 def test_demo_prints_monotone_trace(capsys):
-    assert main(["demo", "--iterations", "4"]) == 0
+    assert main(["demo", "--iterations", "4", "--epochs", "0"]) == 0
     out = capsys.readouterr().out
     rows = [line.split() for line in out.splitlines() if line.strip() and line.split()[0].isdigit()]
     assert [int(r[0]) for r in rows] == list(range(5))
@@ -43,6 +43,21 @@ def test_demo_prints_monotone_trace(capsys):
     assert doem_l[-1] > doem_l[0]
     assert qelbo == pytest.approx(doem_l, abs=1e-6)
     assert "Condition S (CQ-LVM): True" in out
+
+
+def test_demo_side_by_side_on_aer(capsys):
+    assert main(["demo", "--iterations", "1", "--epochs", "2", "--shots", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "QRBM aer 200 shots" in out
+    part2 = out[out.index("[2]") :]
+    rows = [
+        line.split() for line in part2.splitlines() if line.split() and line.split()[0].isdigit()
+    ]
+    assert [r[0] for r in rows[:2]] == ["0", "2"]
+    nll = [[float(x) for x in r[1:4]] for r in rows[:2]]
+    # Same seed and initialisation: all three columns start at the same likelihood.
+    assert nll[0][0] == pytest.approx(nll[0][1], abs=1e-3) == pytest.approx(nll[0][2], abs=1e-3)
+    assert "28 backend calls" in part2  # 2 epochs x 7 batches x (data E-step + CD-1 step)
 
 
 def test_demo_bad_input_is_one_clear_line(capsys):
