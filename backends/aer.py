@@ -24,8 +24,9 @@ from circuits.unit import packed_gibbs_circuit, parameter_values, unpack_bits
 
 METHODS = ("statevector", "density_matrix")
 # Units per circuit: k=4 was fastest in bench/backend_throughput.py (6400 units x 1000 shots,
-# 2 shared CPU cores: k=1 49 s, k=2 23 s, k=4 13 s, k=6 21 s, k=8 36 s); a density matrix
-# on 2k qubits grows as 4^(2k), so it gets fewer.
+# 2 shared CPU cores, medians of 3 rounds: k=1 5.6 s, k=2 2.9 s, k=4 2.4 s, k=8 5.3 s; from
+# 14 qubits Aer multithreads each state update, its statevector_parallel_threshold, which
+# likely explains k=8). A density matrix on 2k qubits grows as 4^(2k), so it gets fewer.
 DEFAULT_UNITS = {"statevector": 4, "density_matrix": 3}
 # Memory guards: 2^28 amplitudes are 4 GiB; a 14-qubit density matrix is 4 GiB too.
 MAX_QUBITS = {"statevector": 28, "density_matrix": 14}

@@ -14,6 +14,9 @@ The formulas are rewritten so that no step cancels catastrophically: ``log 2cosh
 ``D + log1p(exp(-2D))`` and ``<n>`` is a sum of non-negative terms (see
 :func:`occupation_and_transverse`). ``c = Gamma = 0`` (``D = 0``) gives its limit,
 ``<n> = 1/2`` and ``<X> = 0``.
+
+:func:`occupation_and_transverse_fast` is the training hot path: the same two expectations in 8
+elementwise kernels instead of 16, absolutely (not relatively) accurate to a few ulps of 1.
 """
 
 from __future__ import annotations
@@ -21,7 +24,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["log_partition", "occupation", "transverse", "occupation_and_transverse"]
+__all__ = [
+    "log_partition",
+    "occupation",
+    "transverse",
+    "occupation_and_transverse",
+    "occupation_and_transverse_fast",
+]
 
 
 def _gap(c: Tensor, gamma: Tensor) -> Tensor:
@@ -104,3 +113,43 @@ def occupation_and_transverse(c: Tensor, gamma: Tensor) -> tuple[Tensor, Tensor]
     # what a +-1-valued statistic needs; <X> = (Gamma/D) tanh D = |t| * (2 Gamma / D).
     x = t.abs_().mul_(ratio2)
     return n, x
+
+
+def occupation_and_transverse_fast(c: Tensor, gamma: Tensor) -> tuple[Tensor, Tensor]:
+    """``(<n>, <X>)`` in few kernels, to absolute accuracy; the training hot path.
+
+    Maths: with ``e = 2D = sqrt(c^2 + 4 Gamma^2)`` and ``a = sigmoid(e) - 1/2 = tanh(D) / 2``,
+    ``<n> = 1/2 + c a / e`` and ``<X> = 4 Gamma a / e``. ``1/e`` comes from one ``rsqrt``; ``e``
+    is then ``e^2 / e``. ``e^2`` is offset by the smallest normal number so that ``c = Gamma =
+    0`` gives ``a = 0``, hence the limits ``<n> = 1/2`` and ``<X> = 0``, with no NaN.
+
+    Accuracy: ``a`` is computed next to 1/2 and ``<n>`` next to 1/2 + r a with ``|r| <= 1``,
+    so errors are a few ulps *of 1* (measured against a long-double reference on
+    c in [-50, 50], Gamma in [0, 10], with exact zeros: below 2e-7 for ``<n>`` and 4e-7 for
+    ``<X>`` in float32, below 4e-16 and 7e-16 in float64; :func:`occupation_and_transverse`
+    is equally accurate in absolute terms). Unlike :func:`occupation_and_transverse`, the
+    *relative* accuracy of a tiny ``<n>`` (``c << 0``) is lost, and ``Gamma = 0`` does not
+    give ``sigmoid(c)`` bit for bit; both are irrelevant for Bernoulli sampling against a
+    uniform draw and for batch-mean statistics. ``<n>`` is clamped to ``[0, 1]``.
+
+    Parameters
+    ----------
+    c : Tensor
+        Longitudinal fields, shape ``(..., n_hidden)``.
+    gamma : Tensor
+        Transverse fields, broadcastable to ``c`` (typically ``(n_hidden,)``; the per-unit
+        work on it is negligible).
+
+    Returns
+    -------
+    tuple of Tensor
+        Occupation and transverse expectation, both shaped like ``c`` (new tensors).
+    """
+    g4 = 4.0 * gamma
+    # Small per-unit vector: 4 Gamma^2 + tiny, so e2 >= tiny (no 0 * inf below).
+    e2 = torch.addcmul(torch.mul(g4, gamma).add_(torch.finfo(c.dtype).tiny), c, c)
+    q = torch.rsqrt(e2)  # 1/e
+    a = e2.mul_(q).sigmoid_().sub_(0.5)  # e, then sigmoid(e) - 1/2 = tanh(D)/2, in place
+    q.mul_(a)  # a / e
+    n = torch.addcmul(c.new_full((), 0.5), c, q).clamp_(0.0, 1.0)
+    return n, q.mul_(g4)

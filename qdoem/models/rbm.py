@@ -131,6 +131,7 @@ class QRBM:
         self.dtype = dtype
         self.matmul_dtype = matmul_dtype
         self._low_weights: tuple[Tensor, int, Tensor] | None = None
+        self._zero_gamma: tuple[Tensor, int, bool] | None = None
         # The E-step seam: None means the closed form; a circuit backend can be set here.
         self.latent_backend: LatentBackend | None = None
         self._trainer = None
@@ -204,8 +205,23 @@ class QRBM:
             return c.add_(self.hidden_bias)
         return torch.addmm(self.hidden_bias, v, self.weights)
 
+    def _gamma_is_zero(self) -> bool:
+        """Whether every Gamma is 0, re-checked only after ``gamma`` changes (one sync)."""
+        g = self.gamma
+        version = g._version  # bumped by every in-place update
+        cached = getattr(self, "_zero_gamma", None)
+        if cached is None or cached[0] is not g or cached[1] != version:
+            self._zero_gamma = cached = (g, version, not bool(g.any()))
+        return cached[2]
+
     def _hidden_closed_form(self, c: Tensor) -> dict[str, Tensor]:
-        n, x = qubit.occupation_and_transverse(c, self.gamma)
+        # Hot path (twice per training step): the few-kernel form, accurate to a few ulps of 1
+        # (see qubit.occupation_and_transverse_fast); exactly the classical RBM's sigmoid when
+        # all Gamma are 0.
+        if self._gamma_is_zero():
+            n = torch.sigmoid(c)
+            return {"n": n, "x": torch.zeros_like(n)}
+        n, x = qubit.occupation_and_transverse_fast(c, self.gamma)
         return {"n": n, "x": x}
 
     def _hidden_log_partition(self, c: Tensor, gamma: Tensor) -> Tensor:
@@ -253,7 +269,11 @@ class QRBM:
         """
         n_d, n_m = latent_data["n"], latent_model["n"]
         lhs = torch.cat([v_data, v_model]).T
-        rhs = torch.cat([n_d / v_data.shape[0], n_m / (-v_model.shape[0])])
+        b_d, b_m = v_data.shape[0], v_model.shape[0]
+        # The same values as cat([n_d / B_d, n_m / -B_m]), divided straight into one buffer.
+        rhs = n_d.new_empty((b_d + b_m,) + tuple(n_d.shape[1:]))
+        torch.div(n_d, b_d, out=rhs[:b_d])
+        torch.div(n_m, -b_m, out=rhs[b_d:])
         if self._mixed:
             dw = torch.mm(lhs.to(self.matmul_dtype), rhs.to(self.matmul_dtype)).to(self.dtype)
         else:
@@ -270,9 +290,9 @@ class QRBM:
     def sample_latent(self, latent: dict[str, Tensor], generator: torch.Generator) -> Tensor:
         """Z-basis measurement of each hidden qubit: ``h_j ~ Bernoulli(<n_j>_v)``."""
         n = latent["n"]
-        return (torch.rand(n.shape, generator=generator, device=n.device, dtype=n.dtype) < n).to(
-            n.dtype
-        )
+        # In-place compare on the uniform draws: the same {0,1} values as (u < n).to(dtype),
+        # without the bool temporary and the cast.
+        return torch.rand(n.shape, generator=generator, device=n.device, dtype=n.dtype).lt_(n)
 
     def visible_probabilities(self, h: Tensor) -> Tensor:
         """``P(v_i = 1 | h) = sigmoid(a_i + (W h)_i)`` given Z-basis hidden outcomes."""
@@ -284,9 +304,7 @@ class QRBM:
     def sample_visible(self, h: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
         """``(probabilities, sample)`` of the visible layer given hidden outcomes."""
         p = self.visible_probabilities(h)
-        s = (torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype) < p).to(
-            p.dtype
-        )
+        s = torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype).lt_(p)
         return p, s
 
     def unnormalized_log_prob(self, v: Tensor) -> Tensor:

@@ -131,7 +131,7 @@ class Trainer:
         # Reconstruction of the *data* batch (the first down-pass): free, and a useful signal.
         if self.config.persistent:
             return {}
-        return {"recon_error": float(((v_data - recon) ** 2).mean())}
+        return {"recon_error": float(torch.sub(v_data, recon).pow_(2).mean())}
 
     # ------------------------------------------------------------------ epochs
     def train_epoch(self, data: Tensor, progress=None) -> dict[str, Any]:
