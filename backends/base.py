@@ -90,6 +90,10 @@ class Backend(ABC):
     def __init__(self, seed: int | None = None) -> None:
         self._rng = np.random.default_rng(seed)
 
+    def reseed(self, seed: int) -> None:
+        """Restart the backend's random stream, e.g. at an epoch boundary of a resumable run."""
+        self._rng = np.random.default_rng(seed)
+
     def _next_seed(self) -> int:
         return int(self._rng.integers(2**31 - 1))
 

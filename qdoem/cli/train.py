@@ -27,6 +27,11 @@ _FLAGS: list[tuple[str, dict]] = [
         {"choices": ["float32", "float64", "bfloat16"], "help": "mixed-precision matmuls"},
     ),
     ("--run-dir", {"help": "run directory (default runs/<model>_<dataset>_s<seed>)"}),
+    (
+        "--backend",
+        {"help": "run the E-step on a circuit backend: aer, aer-noisy:manila, ibm:<device>, ..."},
+    ),
+    ("--shots", {"type": int, "help": "shots per latent unit and basis with --backend (1000)"}),
 ]
 
 
@@ -90,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
             "matmul_dtype",
             "run_dir",
             "download",
+            "backend",
+            "shots",
         )
     }
     overrides["persistent"] = args.pcd

@@ -48,8 +48,16 @@ class BackendEStep:
             raise ValueError(f"backend must be a backends.Backend or a name, got {backend!r}")
         self.backend = backend
         self.shots = shots
+        self.seed = seed
         self.calls_ = 0
         self.units_ = 0
+
+    def start_epoch(self, epoch: int) -> None:
+        """Tie the shot stream to ``(seed, epoch)``, so a resumed run draws the same shots."""
+        if self.seed is not None and hasattr(self.backend, "reseed"):
+            self.backend.reseed(
+                int(np.random.SeedSequence([self.seed, epoch]).generate_state(1)[0])
+            )
 
     def __call__(self, model: object, v: Tensor) -> dict[str, Tensor]:
         c = model.hidden_fields(v).detach().to("cpu", torch.float64).numpy()

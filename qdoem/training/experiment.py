@@ -37,6 +37,9 @@ DEFAULTS: dict[str, Any] = {
     "dtype": "float32",
     "matmul_dtype": None,
     "run_dir": None,
+    # E-step on a circuit backend (see ``backends.get_backend``); None is the closed form.
+    "backend": None,
+    "shots": 1000,
     "grid_samples": 64,
     "grid_steps": 1000,
     **TrainConfig().to_dict(),
@@ -79,6 +82,16 @@ def resolve_config(
         raise ValueError(f"dtype must be 'float32' or 'float64', got {config['dtype']!r}")
     if config["device"].startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device {config['device']!r} requested but CUDA is not available")
+    if config["backend"] is not None:
+        if config["model"] == "rbm":
+            raise ValueError("backend applies to quantum models; the RBM has no circuit E-step")
+        from backends import get_backend
+
+        get_backend(config["backend"])  # fail now, with the install hint, not mid-run
+        if isinstance(config["shots"], bool) or not isinstance(config["shots"], int):
+            raise ValueError(f"shots must be a positive integer, got {config['shots']!r}")
+        if config["shots"] < 1:
+            raise ValueError(f"shots must be a positive integer, got {config['shots']!r}")
     if config["run_dir"] is None:
         config["run_dir"] = f"runs/{config['model']}_{config['dataset']}_s{config['seed']}"
     TrainConfig.from_dict(config)  # validates the optimisation settings
@@ -153,6 +166,13 @@ def train(
     if not dataset.binary:
         raise ValueError(f"dataset {config['dataset']!r} is not binary; use a binarized variant")
     model = _build_model(config, dataset.data.shape[1])
+    on_epoch = None
+    if config.get("backend"):
+        from qdoem.training.circuit_estep import BackendEStep
+
+        estep = BackendEStep(config["backend"], shots=config["shots"], seed=config["seed"])
+        model.latent_backend = estep
+        on_epoch = lambda trainer, record: estep.start_epoch(trainer.epoch)  # noqa: E731
     trainer = Trainer(model, TrainConfig.from_dict(config), run_dir=run.path)
     run.create()
     run.write_config(config)
@@ -162,9 +182,13 @@ def train(
     else:
         # An epoch-0 checkpoint: a run interrupted during its first epoch can still resume.
         trainer.save_checkpoint()
-    trainer.fit(dataset.data, progress=progress, stop_after=stop_after)
+    if on_epoch is not None:
+        on_epoch(trainer, None)  # the epoch about to run, fresh or resumed
+    trainer.fit(dataset.data, progress=progress, stop_after=stop_after, on_epoch=on_epoch)
     if trainer.history:
         save_learning_curves(trainer.history, run.curves_png)
+    # The picture of the trained model uses its exact conditionals; shots are for training.
+    model.latent_backend = None
     samples = model.sample(
         config["grid_samples"], n_steps=config["grid_steps"], seed=config["seed"]
     )
