@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-# Below this D, tanh(D)/D is replaced by its Taylor series (error < 1e-24).
-_SMALL_D = 1e-6
+from qdoem.theory.latent_unit import gap, unit_expectations
 
 
 def as_parameter_batch(c: object, gamma: object) -> tuple[np.ndarray, np.ndarray]:
@@ -53,12 +52,6 @@ def as_parameter_batch(c: object, gamma: object) -> tuple[np.ndarray, np.ndarray
     return np.array(c_arr), np.array(g_arr)
 
 
-def _tanh_over_d(d: np.ndarray) -> np.ndarray:
-    """``tanh(D) / D`` with the ``D -> 0`` limit (series ``1 - D^2/3``)."""
-    safe = np.where(d < _SMALL_D, 1.0, d)
-    return np.where(d < _SMALL_D, 1.0 - d**2 / 3.0, np.tanh(safe) / safe)
-
-
 def gibbs_expectations(c: object, gamma: object) -> tuple[np.ndarray, np.ndarray]:
     """Exact ``(<n>, <X>)`` in the Gibbs state of ``H = -c n - Gamma X``.
 
@@ -75,9 +68,7 @@ def gibbs_expectations(c: object, gamma: object) -> tuple[np.ndarray, np.ndarray
     n, x : ndarray
         Arrays of the batch shape.
     """
-    c_arr, g_arr = as_parameter_batch(c, gamma)
-    t = _tanh_over_d(np.sqrt(c_arr**2 / 4.0 + g_arr**2))
-    return 0.5 + 0.25 * c_arr * t, g_arr * t
+    return unit_expectations(*as_parameter_batch(c, gamma))
 
 
 def gibbs_density_matrix(c: float, gamma: float) -> np.ndarray:
@@ -105,5 +96,4 @@ def unit_angles(c: object, gamma: object) -> tuple[np.ndarray, np.ndarray]:
         Arrays of the broadcast batch shape of ``c`` and ``gamma``.
     """
     c_arr, g_arr = as_parameter_batch(c, gamma)
-    d = np.sqrt(c_arr**2 / 4.0 + g_arr**2)
-    return 2.0 * np.arctan(np.exp(-d)), np.arctan2(2.0 * g_arr, -c_arr)
+    return 2.0 * np.arctan(np.exp(-gap(c_arr, g_arr))), np.arctan2(2.0 * g_arr, -c_arr)

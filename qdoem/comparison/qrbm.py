@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qdoem.theory.latent_unit import gap, log_2cosh, tanh_over
+
 #: Visible states enumerated per chunk; 2^18 rows x 24 columns x 8 bytes is ~50 MB.
 DEFAULT_CHUNK = 2**18
 
@@ -128,27 +130,15 @@ def check_weights(q: np.ndarray, k: int) -> np.ndarray:
     return q
 
 
-def _log2cosh(x: np.ndarray) -> np.ndarray:
-    # log(2 cosh x) = |x| + log1p(exp(-2|x|)), stable for large |x|.
-    ax = np.abs(x)
-    return ax + np.log1p(np.exp(-2.0 * ax))
-
-
-def _tanh_over(d: np.ndarray) -> np.ndarray:
-    # tanh(D)/D with its limit 1 at D = 0 (c = Gamma = 0).
-    safe = np.where(d > 1e-12, d, 1.0)
-    return np.where(d > 1e-12, np.tanh(safe) / safe, 1.0)
-
-
 def hidden_moments(v: np.ndarray, p: QRBMParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Closed forms per visible row: (log p*(v), <n_j>_v, <X_j>_v).
 
     log p*(v) = a.v + sum_j [c_j/2 + log 2cosh D_j] is the unnormalised log marginal.
     """
     c = p.b + v @ p.W
-    d = np.sqrt(0.25 * c * c + p.gamma**2)
-    t = _tanh_over(d)
-    log_pstar = v @ p.a + np.sum(0.5 * c + _log2cosh(d), axis=1)
+    d = gap(c, p.gamma)
+    t = tanh_over(d)
+    log_pstar = v @ p.a + np.sum(0.5 * c + log_2cosh(d), axis=1)
     n_mean = 0.5 * (1.0 + 0.5 * c * t)
     x_mean = p.gamma * t
     return log_pstar, n_mean, x_mean
@@ -205,14 +195,14 @@ def model_statistics(
     acc = np.zeros(p.size) if with_stats else None
     for v_high in visible_states(n_high):
         c = c_low + (p.b + v_high @ p.W[:n_high])
-        d = np.sqrt(0.25 * c * c + p.gamma**2)
-        log_pstar = a_low + v_high @ p.a[:n_high] + np.sum(0.5 * c + _log2cosh(d), axis=1)
+        d = gap(c, p.gamma)
+        log_pstar = a_low + v_high @ p.a[:n_high] + np.sum(0.5 * c + log_2cosh(d), axis=1)
         m_new = max(m, float(log_pstar.max()))
         scale = np.exp(m - m_new)
         w = np.exp(log_pstar - m_new)
         z = z * scale + w.sum()
         if with_stats:
-            t = _tanh_over(d)
+            t = tanh_over(d)
             wn = w[:, None] * (0.5 * (1.0 + 0.5 * c * t))
             wn_sum = wn.sum(0)
             w_sum = w.sum()
