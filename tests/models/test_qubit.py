@@ -73,3 +73,63 @@ def test_finite_at_extremes_and_tiny_gamma():
     assert float(n) == pytest.approx(
         float(torch.sigmoid(torch.tensor(-30.0, dtype=torch.float64))), rel=1e-6
     )
+
+
+# ---------------------------------------------------------------- the few-kernel hot path
+def _grid(dtype):
+    cs = torch.cat(
+        [
+            torch.linspace(-50, 50, 2001, dtype=torch.float64),
+            torch.tensor([0.0, 1e-30, -1e-30, 1e-8, -1e-8, 1e-3, -1e-3], dtype=torch.float64),
+        ]
+    )
+    gs = torch.cat(
+        [
+            torch.linspace(0, 10, 201, dtype=torch.float64),
+            torch.tensor([1e-30, 1e-8, 1e-4, -0.3, -4.0], dtype=torch.float64),
+        ]
+    )
+    c, g = torch.meshgrid(cs, gs, indexing="ij")
+    return c.to(dtype), g.to(dtype)
+
+
+@pytest.mark.parametrize("dtype,atol", [(torch.float32, 1e-6), (torch.float64, 1e-12)])
+def test_fast_closed_form_matches_careful_one(dtype, atol):
+    """Absolute agreement with the careful form (in float64 on the same rounded inputs) on
+    c in [-50, 50], Gamma in [0, 10] (and a few negative Gamma), exact zeros included."""
+    c, g = _grid(dtype)
+    n, x = qubit.occupation_and_transverse_fast(c, g)
+    assert n.dtype == x.dtype == dtype and n.shape == x.shape == c.shape
+    ref_n, ref_x = qubit.occupation_and_transverse(c.double(), g.double())
+    assert float((n.double() - ref_n).abs().max()) < atol
+    assert float((x.double() - ref_x).abs().max()) < atol
+    assert bool(((n >= 0) & (n <= 1)).all()) and bool((x.abs() <= 1).all())
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_fast_closed_form_limits(dtype):
+    z = torch.zeros(3, dtype=dtype)
+    n, x = qubit.occupation_and_transverse_fast(z, z)
+    assert torch.equal(n, torch.full_like(z, 0.5)) and torch.equal(x, z)
+    # Gamma = 0: sigmoid(c) to an ulp of 1 and <X> exactly 0.
+    n, x = qubit.occupation_and_transverse_fast(C.to(dtype), torch.zeros_like(C, dtype=dtype))
+    torch.testing.assert_close(
+        n, torch.sigmoid(C.to(dtype)), rtol=0, atol=4 * torch.finfo(dtype).eps
+    )
+    assert bool((x == 0).all())
+
+
+def test_fast_closed_form_finite_at_extremes_and_broadcasts():
+    c = torch.tensor([-1e6, -80.0, -1e-8, 0.0, 1e-8, 80.0, 1e6], dtype=torch.float32)
+    for g in (0.0, 1e-30, 1e-4, 50.0, 1e6):
+        n, x = qubit.occupation_and_transverse_fast(c, torch.full_like(c, g))
+        assert bool(torch.isfinite(n).all() & torch.isfinite(x).all())
+        assert bool(((n >= 0) & (n <= 1)).all()) and bool((x.abs() <= 1).all())
+    # (batch, n_hidden) fields with a per-unit Gamma, as in training
+    gen = torch.Generator().manual_seed(1)
+    cb = 4 * torch.randn(7, 5, generator=gen, dtype=torch.float64)
+    gb = torch.tensor([0.0, 0.2, 1.0, 3.0, -0.5], dtype=torch.float64)
+    n, x = qubit.occupation_and_transverse_fast(cb, gb)
+    ref_n, ref_x = qubit.occupation_and_transverse(cb, gb.expand_as(cb))
+    torch.testing.assert_close(n, ref_n, rtol=0, atol=1e-14)
+    torch.testing.assert_close(x, ref_x, rtol=0, atol=1e-14)

@@ -216,3 +216,29 @@ def test_bfloat16_weight_copy_follows_updates_and_reassignment():
     torch.testing.assert_close(model.hidden_fields(v), v @ model.weights, rtol=1e-2, atol=1e-2)
     model.weights = torch.zeros(4, 3)  # new tensor
     assert torch.equal(model.hidden_fields(v), torch.zeros(1, 3))
+
+
+def test_zero_gamma_qrbm_trains_exactly_like_rbm():
+    """At Gamma = 0 the QRBM hot path is the RBM's sigmoid, so training is bit-for-bit equal."""
+    gen = torch.Generator().manual_seed(4)
+    data = (torch.rand(40, 12, generator=gen) < 0.4).float()
+    kw = dict(seed=2, weight_scale=0.3, n_epochs=2, batch_size=10)
+    q = QRBM(12, 5, gamma_init=0.0, **kw).fit(data)
+    r = RBM(12, 5, **kw).fit(data)
+    for name in ("weights", "visible_bias", "hidden_bias", "gamma"):
+        assert torch.equal(getattr(q, name), getattr(r, name)), name
+
+
+def test_hot_path_statistics_match_careful_closed_form():
+    """latent_statistics (few-kernel form) agrees with the careful closed form, and the
+    zero-Gamma check follows in-place updates of gamma."""
+    from qdoem.models import qubit
+
+    model = small_model()
+    v = all_states(6).to(torch.float64)
+    for gamma in (0.6, 0.0, -1.3):
+        model.gamma.fill_(gamma)
+        lat = model.latent_statistics(v)
+        n, x = qubit.occupation_and_transverse(model.hidden_fields(v), model.gamma)
+        torch.testing.assert_close(lat["n"], n, rtol=0, atol=1e-14)
+        torch.testing.assert_close(lat["x"], x, rtol=0, atol=1e-14)
