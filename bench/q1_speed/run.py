@@ -58,10 +58,20 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         prog="python -m bench.q1_speed", description=__doc__.split("\n")[0]
     )
-    ap.add_argument("--sizes", type=int, nargs="*", default=None,
-                    help="total qubit counts; split n_hidden = n//2 (default 8 10 12 16 20)")
-    ap.add_argument("--visible-stretch", type=int, nargs="*", default=None,
-                    help="extra runs with this many visible qubits and --stretch-hidden hidden")
+    ap.add_argument(
+        "--sizes",
+        type=int,
+        nargs="*",
+        default=None,
+        help="total qubit counts; split n_hidden = n//2 (default 8 10 12 16 20)",
+    )
+    ap.add_argument(
+        "--visible-stretch",
+        type=int,
+        nargs="*",
+        default=None,
+        help="extra runs with this many visible qubits and --stretch-hidden hidden",
+    )
     ap.add_argument("--stretch-hidden", type=int, default=8)
     ap.add_argument("--quick", action="store_true", help="tiny sizes and budgets (smoke test)")
     ap.add_argument("--epochs-grad", type=int, default=300, help="epochs of the gradient methods")
@@ -69,8 +79,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--inner-iters", type=int, default=10, help="L-BFGS iterations per M-step")
     ap.add_argument("--lr", type=float, default=1.0, help="learning rate of every gradient method")
     ap.add_argument("--time-cap", type=float, default=150.0, help="training seconds per method")
-    ap.add_argument("--mem-cap-gib", type=float, default=4.0,
-                    help="skip dense 2^n baselines whose estimated peak exceeds this")
+    ap.add_argument(
+        "--mem-cap-gib",
+        type=float,
+        default=4.0,
+        help="skip dense 2^n baselines whose estimated peak exceeds this",
+    )
     ap.add_argument("--n-samples", type=int, default=2000)
     ap.add_argument("--modes", type=int, default=8)
     ap.add_argument("--p", type=float, default=0.9)
@@ -120,28 +134,45 @@ def run_size(n_visible: int, n_hidden: int, args) -> dict:
     mix = BernoulliMixture(n_visible, n_modes=args.modes, p=args.p, seed=args.seed)
     v, q = empirical_distribution(mix.sample(args.n_samples, seed=args.seed + 1))
     p0 = init_params(n_visible, n_hidden, seed=args.seed)
-    out = {"n_visible": n_visible, "n_hidden": n_hidden, "n_total": n, "support": len(q),
-           "methods": {}}
-    print(f"\n=== {n} qubits: {n_visible} visible + {n_hidden} hidden; "
-          f"{args.n_samples} samples, {len(q)} distinct ===", flush=True)
+    out = {
+        "n_visible": n_visible,
+        "n_hidden": n_hidden,
+        "n_total": n,
+        "support": len(q),
+        "methods": {},
+    }
+    print(
+        f"\n=== {n} qubits: {n_visible} visible + {n_hidden} hidden; "
+        f"{args.n_samples} samples, {len(q)} distinct ===",
+        flush=True,
+    )
     for name in METHODS:
         rec = {}
         if name in BASELINES:
             need = memory_estimate_bytes(n)
             if need > args.mem_cap_gib * GIB:
-                rec["skipped"] = (f"dense 2^{n} x 2^{n} float64 needs ~{need / GIB:.3g} GiB "
-                                  f"> cap {args.mem_cap_gib:g} GiB")
+                rec["skipped"] = (
+                    f"dense 2^{n} x 2^{n} float64 needs ~{need / GIB:.3g} GiB "
+                    f"> cap {args.mem_cap_gib:g} GiB"
+                )
                 print(f"  {name:13s} skipped: {rec['skipped']}", flush=True)
                 out["methods"][name] = rec
                 continue
         t0 = time.perf_counter()
         hist = run_method(name, v, q, p0, args)
-        rec.update(kl=hist.kl, seconds=hist.seconds, stopped=hist.stopped,
-                   wall_incl_eval=time.perf_counter() - t0)
+        rec.update(
+            kl=hist.kl,
+            seconds=hist.seconds,
+            stopped=hist.stopped,
+            wall_incl_eval=time.perf_counter() - t0,
+        )
         if not args.no_memory:
             rec["peak_mem_bytes"] = peak_memory(name, v, q, p0, args)
-        print(f"  {name:13s} epochs {hist.epochs:4d}  train {hist.seconds[-1]:9.3f} s  "
-              f"final KL {hist.final_kl:.5f}  {hist.stopped}", flush=True)
+        print(
+            f"  {name:13s} epochs {hist.epochs:4d}  train {hist.seconds[-1]:9.3f} s  "
+            f"final KL {hist.final_kl:.5f}  {hist.stopped}",
+            flush=True,
+        )
         out["methods"][name] = rec
     return out
 
@@ -154,10 +185,12 @@ def summarise(res: dict) -> list[str]:
     """Table lines for one size: per method, plus speed ratios at each baseline's final KL."""
     ran = {k: _hist(r, k) for k, r in res["methods"].items() if "kl" in r}
     target = max(h.final_kl for h in ran.values())
-    lines = [f"{res['n_total']} qubits ({res['n_visible']} visible + {res['n_hidden']} hidden); "
-             f"common KL target = max final KL = {target:.5f}",
-             f"  {'method':13s} {'epochs':>6s} {'train s':>10s} {'s/epoch':>10s} {'final KL':>9s} "
-             f"{'t->target':>10s} {'ep->tgt':>7s} {'peak MiB':>9s}"]
+    lines = [
+        f"{res['n_total']} qubits ({res['n_visible']} visible + {res['n_hidden']} hidden); "
+        f"common KL target = max final KL = {target:.5f}",
+        f"  {'method':13s} {'epochs':>6s} {'train s':>10s} {'s/epoch':>10s} {'final KL':>9s} "
+        f"{'t->target':>10s} {'ep->tgt':>7s} {'peak MiB':>9s}",
+    ]
     for name in METHODS:
         rec = res["methods"][name]
         if name not in ran:
@@ -184,8 +217,10 @@ def summarise(res: dict) -> list[str]:
                 lines.append(f"  {fast} never reached {base}'s final KL {kl_b:.5f}")
             else:
                 ratio = t_b / t_f if t_f > 0 else float("inf")
-                lines.append(f"  speed-up of {fast:12s} over {base:10s} at its final KL "
-                             f"{kl_b:.5f}: {t_b:.3f} s / {t_f:.4f} s = {ratio:,.1f}x")
+                lines.append(
+                    f"  speed-up of {fast:12s} over {base:10s} at its final KL "
+                    f"{kl_b:.5f}: {t_b:.3f} s / {t_f:.4f} s = {ratio:,.1f}x"
+                )
     return lines
 
 
@@ -205,10 +240,16 @@ def plot(results: list[dict], path: Path) -> None:
             # Entry 0 is at t = 0; drop it on the log-time axis.
             row[1].plot(np.asarray(rec["seconds"])[1:], kl[1:], label=name)
         title = f"{res['n_total']} qubits ({res['n_visible']}v + {res['n_hidden']}h)"
-        row[0].set(xlabel="epoch", ylabel="KL(data || model)", title=title, xscale="symlog",
-                   yscale="log")
-        row[1].set(xlabel="training wall time [s]", ylabel="KL(data || model)", title=title,
-                   xscale="log", yscale="log")
+        row[0].set(
+            xlabel="epoch", ylabel="KL(data || model)", title=title, xscale="symlog", yscale="log"
+        )
+        row[1].set(
+            xlabel="training wall time [s]",
+            ylabel="KL(data || model)",
+            title=title,
+            xscale="log",
+            yscale="log",
+        )
         row[0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -219,14 +260,18 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     configs = [split(n) for n in args.sizes]
     configs += [(m, args.stretch_hidden) for m in args.visible_stretch]
-    print("Hamiltonian family (all methods): QRBM / CQ-LVM, H = -a.v - sum_j (b + W^T v)_j n_j "
-          "- sum_j Gamma_j X_j")
-    print(f"Split: n_hidden = n_total // 2 for --sizes; {args.stretch_hidden} hidden for the "
-          f"visible stretch runs. Data: Bernoulli mixture, {args.modes} modes, p = {args.p}, "
-          f"{args.n_samples} samples, seed {args.seed}. lr = {args.lr} (all gradient methods), "
-          f"DO-EM L-BFGS iters per M-step = {args.inner_iters}, time cap {args.time_cap:g} s, "
-          f"dense-baseline memory cap {args.mem_cap_gib:g} GiB, BLAS threads = "
-          f"{os.environ['OPENBLAS_NUM_THREADS']}.")
+    print(
+        "Hamiltonian family (all methods): QRBM / CQ-LVM, H = -a.v - sum_j (b + W^T v)_j n_j "
+        "- sum_j Gamma_j X_j"
+    )
+    print(
+        f"Split: n_hidden = n_total // 2 for --sizes; {args.stretch_hidden} hidden for the "
+        f"visible stretch runs. Data: Bernoulli mixture, {args.modes} modes, p = {args.p}, "
+        f"{args.n_samples} samples, seed {args.seed}. lr = {args.lr} (all gradient methods), "
+        f"DO-EM L-BFGS iters per M-step = {args.inner_iters}, time cap {args.time_cap:g} s, "
+        f"dense-baseline memory cap {args.mem_cap_gib:g} GiB, BLAS threads = "
+        f"{os.environ['OPENBLAS_NUM_THREADS']}."
+    )
     # Warm-up on a tiny problem so first-call costs (lazy imports, caches) hit no timed method.
     warm = argparse.Namespace(**{**vars(args), "epochs_grad": 2, "epochs_doem": 2})
     vw, qw = empirical_distribution(BernoulliMixture(2, seed=0).sample(20))
@@ -235,8 +280,9 @@ def main(argv=None) -> int:
     results = []
     for m, k in configs:
         results.append(run_size(m, k, args))
-        (args.out / "results.json").write_text(json.dumps(
-            {"args": {k: str(v) for k, v in vars(args).items()}, "results": results}))
+        (args.out / "results.json").write_text(
+            json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "results": results})
+        )
     print("\n" + "\n".join(line for res in results for line in summarise(res) + [""]))
     print(f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:.0f} MiB")
     plot(results, args.out / "q1_speed.png")

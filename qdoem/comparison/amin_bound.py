@@ -39,7 +39,7 @@ def negative_phase(p: QRBMParams) -> tuple[float, np.ndarray]:
     bits = basis_bits(m + k)
     bv, bh = bits[:, :m], bits[:, m:]
     diag = (u * u) @ w  # <s|rho|s>
-    idx = np.arange(2**(m + k))
+    idx = np.arange(2 ** (m + k))
     # Tr(rho X_j) = sum_k w_k sum_s U[s,k] U[s ^ flip_j, k]
     x = [np.einsum("sk,sk->k", u, u[idx ^ (1 << (k - 1 - j))]) @ w for j in range(k)]
     stats = np.concatenate([diag @ bv, diag @ bh, (bv.T @ (diag[:, None] * bh)).ravel(), x])

@@ -57,7 +57,10 @@ def m_step(s_eta: np.ndarray, p_old: QRBMParams, max_iter: int = 10) -> QRBMPara
         return -val, -grad
 
     res = minimize(
-        neg_q, p_old.to_vector(), jac=True, method="L-BFGS-B",
+        neg_q,
+        p_old.to_vector(),
+        jac=True,
+        method="L-BFGS-B",
         options={"maxiter": int(max_iter), "gtol": 1e-10, "ftol": 1e-14},
     )
     # L-BFGS's line search only accepts decreases of -Q, so Q(res.x) >= Q(theta_old).

@@ -9,8 +9,17 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_bench_quick_runs(tmp_path):
-    cmd = [sys.executable, "-m", "bench.q1_speed", "--quick", "--sizes", "4",
-           "--no-memory", "--out", str(tmp_path)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.q1_speed",
+        "--quick",
+        "--sizes",
+        "4",
+        "--no-memory",
+        "--out",
+        str(tmp_path),
+    ]
     res = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert "2 visible + 2 hidden" in res.stdout
@@ -24,8 +33,19 @@ def test_bench_quick_runs(tmp_path):
 
 
 def test_bench_skips_dense_baselines_above_memory_cap(tmp_path):
-    cmd = [sys.executable, "-m", "bench.q1_speed", "--quick", "--sizes", "6", "--no-memory",
-           "--mem-cap-gib", "1e-6", "--out", str(tmp_path)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.q1_speed",
+        "--quick",
+        "--sizes",
+        "6",
+        "--no-memory",
+        "--mem-cap-gib",
+        "1e-6",
+        "--out",
+        str(tmp_path),
+    ]
     res = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert "Full QBM      skipped: dense 2^6 x 2^6" in res.stdout

@@ -52,8 +52,10 @@ def test_q_function_gradient_is_finite_difference(mixture):
     for i in range(0, x.size, 3):
         e = np.zeros_like(x)
         e[i] = h
-        fd = (q_function(x + e, s_eta, p0.n_visible, p0.n_hidden)[0]
-              - q_function(x - e, s_eta, p0.n_visible, p0.n_hidden)[0]) / (2 * h)
+        fd = (
+            q_function(x + e, s_eta, p0.n_visible, p0.n_hidden)[0]
+            - q_function(x - e, s_eta, p0.n_visible, p0.n_hidden)[0]
+        ) / (2 * h)
         assert fd == pytest.approx(g[i], abs=1e-7)
 
 

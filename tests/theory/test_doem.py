@@ -60,6 +60,7 @@ def test_classical_model_reduces_to_classical_em(rng):
     theta = rng.normal(size=len(fam))
     eta_v = random_data(rng, n_v)
     b, w = theta[: n_v + n_h], theta[n_v + n_h :].reshape(n_v, n_h)
+
     def spins(bits):
         return 1 - 2 * bits  # Z eigenvalue of |bit>
 
