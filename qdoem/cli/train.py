@@ -26,6 +26,14 @@ _FLAGS: list[tuple[str, dict]] = [
         "--matmul-dtype",
         {"choices": ["float32", "float64", "bfloat16"], "help": "mixed-precision matmuls"},
     ),
+    (
+        "--visible-matmul",
+        {
+            "choices": ["dense", "sparse"],
+            "help": "products with {0,1} visible vectors: matmul (dense, default) or "
+            "gather-sums (sparse; faster on sparse data such as binarized MNIST)",
+        },
+    ),
     ("--run-dir", {"help": "run directory (default runs/<model>_<dataset>_s<seed>)"}),
     (
         "--backend",
@@ -93,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
             "device",
             "dtype",
             "matmul_dtype",
+            "visible_matmul",
             "run_dir",
             "download",
             "backend",

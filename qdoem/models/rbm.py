@@ -25,7 +25,9 @@ from torch import Tensor
 
 from qdoem.models import likelihood, qubit
 
-__all__ = ["QRBM", "RBM"]
+__all__ = ["QRBM", "RBM", "VISIBLE_MATMULS"]
+
+VISIBLE_MATMULS = ("dense", "sparse")
 
 LatentBackend = Callable[["QRBM", Tensor], dict[str, Tensor]]
 
@@ -68,6 +70,15 @@ class QRBM:
         Mixed precision for the training matmuls, e.g. ``torch.bfloat16``: {0,1} visible and
         hidden samples are exact in it, accumulation is in float32, and the master parameters
         and updates stay in ``dtype``. Defaults to ``dtype``. Likelihoods ignore it.
+    visible_matmul : {"dense", "sparse"}
+        How products with {0,1} visible vectors are computed (:meth:`hidden_fields`, hence
+        training, ``transform`` and ``unnormalized_log_prob``): ``"dense"`` (matmul)
+        or ``"sparse"``, gather-sums over the rows of ``weights`` (or of the hidden statistics)
+        picked by the ones of ``v`` (``embedding_bag``); much faster for sparse data such as
+        binarized MNIST (~13% ones). Hidden fields ``b + W^T v`` (data and visible samples) and
+        the weight gradient ``v^T <n>`` use it; the visible reconstruction (~50%-dense hidden
+        samples) stays dense. Equal to the dense path up to float32 summation order. Requires
+        exactly {0,1} inputs (any non-zero counts as 1) and no ``matmul_dtype``.
 
     Notes
     -----
@@ -98,6 +109,7 @@ class QRBM:
         device: str = "cpu",
         dtype: torch.dtype = torch.float32,
         matmul_dtype: torch.dtype | None = None,
+        visible_matmul: str = "dense",
     ) -> None:
         for name, val in (("n_visible", n_visible), ("n_hidden", n_hidden)):
             if not isinstance(val, int) or isinstance(val, bool) or val < 1:
@@ -112,6 +124,12 @@ class QRBM:
             raise ValueError(
                 f"matmul_dtype must be a floating torch dtype or None, got {matmul_dtype}"
             )
+        if visible_matmul not in VISIBLE_MATMULS:
+            raise ValueError(
+                f"visible_matmul must be one of {VISIBLE_MATMULS}, got {visible_matmul!r}"
+            )
+        if visible_matmul == "sparse" and matmul_dtype not in (None, dtype):
+            raise ValueError("visible_matmul='sparse' computes in dtype; leave matmul_dtype unset")
         self.n_visible = n_visible
         self.n_hidden = n_hidden
         self.gamma_init = float(gamma_init)
@@ -130,6 +148,8 @@ class QRBM:
         self.device = device
         self.dtype = dtype
         self.matmul_dtype = matmul_dtype
+        self.visible_matmul = visible_matmul
+        self._sparse = visible_matmul == "sparse"
         self._low_weights: tuple[Tensor, int, Tensor] | None = None
         self._zero_gamma: tuple[Tensor, int, bool] | None = None
         # The E-step seam: None means the closed form; a circuit backend can be set here.
@@ -173,7 +193,7 @@ class QRBM:
         keys = (
             "n_visible n_hidden gamma_init learn_gamma weight_scale learning_rate momentum "
             "weight_decay lr_schedule lr_final_ratio batch_size n_epochs cd_k persistent seed "
-            "device dtype matmul_dtype"
+            "device dtype matmul_dtype visible_matmul"
         ).split()
         return {k: getattr(self, k) for k in keys}
 
@@ -200,6 +220,13 @@ class QRBM:
 
     def hidden_fields(self, v: Tensor) -> Tensor:
         """``c(v) = b + W^T v`` for each row of ``v``."""
+        if self._sparse:
+            # Row b of the result sums the rows of W where v[b] is 1.
+            # nonzero on bool is ~2x faster than on float for scattered ones.
+            rows, cols = v.bool().nonzero(as_tuple=True)
+            return _bag_sum(self.weights, cols, _bag_offsets(rows, v.shape[0])).add_(
+                self.hidden_bias
+            )
         if self._mixed:
             c = torch.mm(v.to(self.matmul_dtype), self._mm_weights()).to(self.dtype)
             return c.add_(self.hidden_bias)
@@ -274,7 +301,11 @@ class QRBM:
         rhs = n_d.new_empty((b_d + b_m,) + tuple(n_d.shape[1:]))
         torch.div(n_d, b_d, out=rhs[:b_d])
         torch.div(n_m, -b_m, out=rhs[b_d:])
-        if self._mixed:
+        if self._sparse:
+            # Row i of lhs @ rhs sums the rows of rhs where column i of [v_d; v_m] is 1.
+            units, samples = lhs.bool().nonzero(as_tuple=True)
+            dw = _bag_sum(rhs, samples, _bag_offsets(units, lhs.shape[0]))
+        elif self._mixed:
             dw = torch.mm(lhs.to(self.matmul_dtype), rhs.to(self.matmul_dtype)).to(self.dtype)
         else:
             dw = lhs @ rhs
@@ -579,6 +610,20 @@ class RBM(QRBM):
     def _hidden_log_partition(self, c: Tensor, gamma: Tensor) -> Tensor:
         # threshold 40: above it log1p(e^-c) is below float64 resolution, so this is exact.
         return torch.nn.functional.softplus(c, threshold=40.0)
+
+
+def _bag_offsets(sorted_ids: Tensor, n_bags: int) -> Tensor:
+    """Bag boundaries (``n_bags + 1``, last = end) of the non-decreasing ``sorted_ids``."""
+    bounds = torch.arange(n_bags + 1, device=sorted_ids.device, dtype=sorted_ids.dtype)
+    return torch.searchsorted(sorted_ids, bounds)
+
+
+def _bag_sum(table: Tensor, index: Tensor, offsets: Tensor) -> Tensor:
+    """``out[k] = sum of table[index[offsets[k]:offsets[k + 1]]]`` (a {0,1} matrix times
+    ``table``, given the column indices of its ones, row by row)."""
+    return torch.nn.functional.embedding_bag(
+        index, table, offsets, mode="sum", include_last_offset=True
+    )
 
 
 def _block_mh_step(v, w, b, g, bias, log_partition, generator) -> Tensor:

@@ -36,6 +36,8 @@ DEFAULTS: dict[str, Any] = {
     "device": "cpu",
     "dtype": "float32",
     "matmul_dtype": None,
+    # "sparse": gather-sums instead of matmuls for products with {0,1} visible vectors.
+    "visible_matmul": "dense",
     "run_dir": None,
     # E-step on a circuit backend (see ``backends.get_backend``); None is the closed form.
     "backend": None,
@@ -78,6 +80,15 @@ def resolve_config(
         raise ValueError(
             f"matmul_dtype must be float32, float64 or bfloat16, got {config['matmul_dtype']!r}"
         )
+    if config["visible_matmul"] not in ("dense", "sparse"):
+        raise ValueError(
+            f"visible_matmul must be 'dense' or 'sparse', got {config['visible_matmul']!r}"
+        )
+    if config["visible_matmul"] == "sparse" and config["matmul_dtype"] not in (
+        None,
+        config["dtype"],
+    ):
+        raise ValueError("visible_matmul 'sparse' cannot be combined with matmul_dtype")
     if config["dtype"] not in ("float32", "float64"):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {config['dtype']!r}")
     if config["device"].startswith("cuda") and not torch.cuda.is_available():
@@ -134,6 +145,9 @@ def _build_model(config: dict[str, Any], n_visible: int):
         "n_epochs": config["epochs"],
         "matmul_dtype": getattr(torch, config["matmul_dtype"]) if config["matmul_dtype"] else None,
     }
+    # Older run configs lack the key; only pass it when set, so the default stays the model's.
+    if config.get("visible_matmul", "dense") != "dense":
+        opts["visible_matmul"] = config["visible_matmul"]
     if config["model"] != "rbm":
         opts.update(gamma_init=config["gamma_init"], learn_gamma=config["learn_gamma"])
     return build_model(config["model"], n_visible, config["n_hidden"], **opts)

@@ -147,7 +147,8 @@ class Trainer:
         start = time.perf_counter()
         recon_sum, n_batches = 0.0, 0
         for lo in range(0, data.shape[0], cfg.batch_size):
-            m = self.train_step(data[order[lo : lo + cfg.batch_size]], lr)
+            # index_select: the same rows as data[order[...]], ~3x faster on the CPU.
+            m = self.train_step(torch.index_select(data, 0, order[lo : lo + cfg.batch_size]), lr)
             recon_sum += m.get("recon_error", 0.0)
             n_batches += 1
             if progress is not None:

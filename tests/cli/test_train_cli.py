@@ -79,6 +79,22 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, model):
     assert (part / "metrics.jsonl").read_text().count("\n") == 4
 
 
+def test_sparse_visible_matmul_resumes_exactly(tmp_path):
+    common = ["--epochs", "3", "--visible-matmul", "sparse", *FAST]
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert main(["train", "--run-dir", str(full), *common]) == 0
+    assert json.loads((full / "config.json").read_text())["visible_matmul"] == "sparse"
+    assert main(["train", "--run-dir", str(part), "--stop-after", "1", *common]) == 0
+    assert main(["train", "--run-dir", str(part), "--resume", "--no-progress"]) == 0
+    a, b = params(full), params(part)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    dense = tmp_path / "dense"
+    assert main(["train", "--run-dir", str(dense), "--epochs", "3", *FAST]) == 0
+    c = params(dense)
+    for k in a:
+        torch.testing.assert_close(a[k], c[k], rtol=0, atol=1e-5)
+
+
 def test_user_errors_exit_2(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text("colour = 1\n")
@@ -108,6 +124,9 @@ def test_user_errors_exit_2(tmp_path, capsys):
     assert main(["train", "--run-dir", str(run), "--epochs", "1", *FAST]) == 2
     assert "already has a checkpoint" in capsys.readouterr().err
     assert main(["sample", str(run), "-o", str(tmp_path / "x.txt")]) == 2
+    sparse_bf16 = ["--visible-matmul", "sparse", "--matmul-dtype", "bfloat16"]
+    assert main(["train", "--run-dir", str(tmp_path / "sb"), *sparse_bf16, *FAST]) == 2
+    assert "visible_matmul" in capsys.readouterr().err
 
 
 def test_interrupt_during_first_epoch_then_resume(tmp_path, monkeypatch, capsys):
