@@ -23,6 +23,17 @@ def random_hermitian(d: int, rng: np.random.Generator, scale: float = 1.0) -> np
     return scale * (g + g.conj().T) / 2
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tests use tiny tensors: one thread avoids thread-pool contention on a busy machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)

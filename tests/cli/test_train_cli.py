@@ -22,15 +22,6 @@ FAST = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny tensors: one thread avoids thread-pool contention on a busy shared machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def params(run_dir):
     return torch.load(run_dir / "checkpoint.pt", weights_only=True)["model"]["parameters"]
 
