@@ -19,8 +19,10 @@ of the circuit is then latent qubit ``i``.
 from __future__ import annotations
 
 import numpy as np
-from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
+from qiskit import QuantumCircuit, QuantumRegister
 from qiskit.circuit.library import StatePreparation, UnitaryGate
+
+from circuits.unit import measure_system
 
 # Beyond this the classical diagonalisation (and the 2^m-dimensional unitary) stops being
 # cheap; DO-EM latent blocks of interest are ~5 qubits.
@@ -99,11 +101,6 @@ def coupled_block_circuit(hamiltonian: object, basis: str | None = None) -> Quan
     for i in range(m):
         qc.cx(anc_reg[i], sys_reg[i])
     qc.append(UnitaryGate(u, check_input=False), list(sys_reg)[::-1])
-    if basis is not None:
-        meas = ClassicalRegister(m, "meas")
-        qc.add_register(meas)
-        if basis == "x":
-            qc.h(sys_reg)
-        qc.measure(sys_reg, meas)
+    measure_system(qc, sys_reg, basis)
     qc.metadata = {"block_qubits": m, "basis": basis}
     return qc

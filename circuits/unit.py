@@ -62,14 +62,20 @@ def packed_gibbs_circuit(units: int, basis: str | None = "z") -> QuantumCircuit:
         qc.ry(alpha[j], anc_reg[j])
         qc.cx(anc_reg[j], sys_reg[j])
         qc.ry(theta[j], sys_reg[j])
-    if basis is not None:
-        meas = ClassicalRegister(k, "meas")
-        qc.add_register(meas)
-        if basis == "x":
-            qc.h(sys_reg)
-        qc.measure(sys_reg, meas)
+    measure_system(qc, sys_reg, basis)
     qc.metadata = {"units": k, "basis": basis}
     return qc
+
+
+def measure_system(qc: QuantumCircuit, sys_reg: QuantumRegister, basis: str | None) -> None:
+    """Measure the system register in the Z basis, or in X (a Hadamard first); None: no-op."""
+    if basis is None:
+        return
+    meas = ClassicalRegister(len(sys_reg), "meas")
+    qc.add_register(meas)
+    if basis == "x":
+        qc.h(sys_reg)
+    qc.measure(sys_reg, meas)
 
 
 def gibbs_unit_circuit(basis: str | None = "z") -> QuantumCircuit:

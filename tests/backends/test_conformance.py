@@ -24,14 +24,7 @@ SHOT_BACKENDS = [
     "pennylane:lightning.qubit",
     "ibm-local-aer",
 ]
-EXACT_BACKENDS = [
-    "exact",
-    "aer",
-    "aer-density",
-    "pennylane:default.mixed",
-    "pennylane:default.qubit",
-    "pennylane:lightning.qubit",
-]
+EXACT_BACKENDS = [b for b in SHOT_BACKENDS if b != "ibm-local-aer"]  # sampler only
 NOISY_BACKENDS = ["aer-noisy:manila", "ibm:fake_manila"]
 
 
