@@ -209,14 +209,18 @@ class QRBM:
     def _mixed(self) -> bool:
         return self.matmul_dtype is not None and self.matmul_dtype != self.dtype
 
+    def _derived(self, slot: str, t: Tensor, compute: Callable[[Tensor], Any]) -> Any:
+        """``compute(t)``, cached in ``slot`` until ``t`` is replaced or updated in place."""
+        cached = getattr(self, slot)
+        # ``_version`` is bumped by every in-place update of ``t``.
+        if cached is None or cached[0] is not t or cached[1] != t._version:
+            cached = (t, t._version, compute(t))
+            setattr(self, slot, cached)
+        return cached[2]
+
     def _mm_weights(self) -> Tensor:
         """``weights`` in ``matmul_dtype``, recast only after the weights change."""
-        w = self.weights
-        version = w._version  # bumped by every in-place update
-        cached = self._low_weights
-        if cached is None or cached[0] is not w or cached[1] != version:
-            self._low_weights = cached = (w, version, w.to(self.matmul_dtype))
-        return cached[2]
+        return self._derived("_low_weights", self.weights, lambda w: w.to(self.matmul_dtype))
 
     def hidden_fields(self, v: Tensor) -> Tensor:
         """``c(v) = b + W^T v`` for each row of ``v``."""
@@ -234,12 +238,7 @@ class QRBM:
 
     def _gamma_is_zero(self) -> bool:
         """Whether every Gamma is 0, re-checked only after ``gamma`` changes (one sync)."""
-        g = self.gamma
-        version = g._version  # bumped by every in-place update
-        cached = getattr(self, "_zero_gamma", None)
-        if cached is None or cached[0] is not g or cached[1] != version:
-            self._zero_gamma = cached = (g, version, not bool(g.any()))
-        return cached[2]
+        return self._derived("_zero_gamma", self.gamma, lambda g: not bool(g.any()))
 
     def _hidden_closed_form(self, c: Tensor) -> dict[str, Tensor]:
         # Hot path (twice per training step): the few-kernel form, accurate to a few ulps of 1
@@ -603,9 +602,7 @@ class RBM(QRBM):
         del params["gamma_init"], params["learn_gamma"]
         return params
 
-    def _hidden_closed_form(self, c: Tensor) -> dict[str, Tensor]:
-        n = torch.sigmoid(c)
-        return {"n": n, "x": torch.zeros_like(n)}
+    # The E-step needs no override: with every Gamma at 0, QRBM's closed form is the sigmoid.
 
     def _hidden_log_partition(self, c: Tensor, gamma: Tensor) -> Tensor:
         # threshold 40: above it log1p(e^-c) is below float64 resolution, so this is exact.

@@ -46,8 +46,10 @@ class BackendEStep:
             backend = get_backend(backend, seed=seed)
         if not hasattr(backend, "execute"):
             raise ValueError(f"backend must be a backends.Backend or a name, got {backend!r}")
+        from backends.base import check_shots
+
         self.backend = backend
-        self.shots = shots
+        self.shots = check_shots(shots)
         self.seed = seed
         self.calls_ = 0
         self.units_ = 0

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,11 @@ from qdoem.training.trainer import TrainConfig, Trainer
 
 __all__ = ["DEFAULTS", "resolve_config", "train", "load_run", "load_run_dataset"]
 
-_TRAIN_KEYS = {f.name for f in fields(TrainConfig)}
+# Training settings the models also take as constructor arguments (for fit / partial_fit).
+_MODEL_TRAIN_KEYS = (
+    "learning_rate", "momentum", "weight_decay", "lr_schedule", "lr_final_ratio",
+    "batch_size", "cd_k", "persistent",
+)  # fmt: skip
 DEFAULTS: dict[str, Any] = {
     "model": "qrbm",
     "n_hidden": 16,
@@ -128,26 +131,12 @@ def _build_model(config: dict[str, Any], n_visible: int):
         "seed": config["seed"],
         "device": config["device"],
         "dtype": getattr(torch, config["dtype"]),
-        **{
-            k: config[k]
-            for k in _TRAIN_KEYS
-            & {
-                "learning_rate",
-                "momentum",
-                "weight_decay",
-                "lr_schedule",
-                "lr_final_ratio",
-                "batch_size",
-                "cd_k",
-                "persistent",
-            }
-        },
+        **{k: config[k] for k in _MODEL_TRAIN_KEYS},
         "n_epochs": config["epochs"],
         "matmul_dtype": getattr(torch, config["matmul_dtype"]) if config["matmul_dtype"] else None,
+        # Run configs written before this key existed trained dense.
+        "visible_matmul": config.get("visible_matmul", "dense"),
     }
-    # Older run configs lack the key; only pass it when set, so the default stays the model's.
-    if config.get("visible_matmul", "dense") != "dense":
-        opts["visible_matmul"] = config["visible_matmul"]
     if config["model"] != "rbm":
         opts.update(gamma_init=config["gamma_init"], learn_gamma=config["learn_gamma"])
     return build_model(config["model"], n_visible, config["n_hidden"], **opts)
@@ -180,13 +169,12 @@ def train(
     if not dataset.binary:
         raise ValueError(f"dataset {config['dataset']!r} is not binary; use a binarized variant")
     model = _build_model(config, dataset.data.shape[1])
-    on_epoch = None
+    estep = None
     if config.get("backend"):
         from qdoem.training.circuit_estep import BackendEStep
 
         estep = BackendEStep(config["backend"], shots=config["shots"], seed=config["seed"])
         model.latent_backend = estep
-        on_epoch = lambda trainer, record: estep.start_epoch(trainer.epoch)  # noqa: E731
     trainer = Trainer(model, TrainConfig.from_dict(config), run_dir=run.path)
     run.create()
     run.write_config(config)
@@ -196,8 +184,11 @@ def train(
     else:
         # An epoch-0 checkpoint: a run interrupted during its first epoch can still resume.
         trainer.save_checkpoint()
-    if on_epoch is not None:
-        on_epoch(trainer, None)  # the epoch about to run, fresh or resumed
+    on_epoch = None
+    if estep is not None:
+        # Tie the shots of every epoch, fresh or resumed, to (seed, epoch).
+        estep.start_epoch(trainer.epoch)
+        on_epoch = lambda trainer, record: estep.start_epoch(trainer.epoch)  # noqa: E731
     trainer.fit(dataset.data, progress=progress, stop_after=stop_after, on_epoch=on_epoch)
     if trainer.history:
         save_learning_curves(trainer.history, run.curves_png)

@@ -8,20 +8,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_bench_quick_runs(tmp_path):
-    cmd = [
-        sys.executable,
-        "-m",
-        "bench.q1_speed",
-        "--quick",
-        "--sizes",
-        "4",
-        "--no-memory",
-        "--out",
-        str(tmp_path),
-    ]
-    res = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+def run_bench(out, *args: str) -> subprocess.CompletedProcess:
+    """``python -m bench.q1_speed --quick --no-memory --out OUT ARGS``; asserts it succeeded."""
+    cmd = [sys.executable, "-m", "bench.q1_speed", "--quick", "--no-memory", "--out", str(out)]
+    res = subprocess.run([*cmd, *args], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
+    return res
+
+
+def test_bench_quick_runs(tmp_path):
+    res = run_bench(tmp_path, "--sizes", "4")
     assert "2 visible + 2 hidden" in res.stdout
     assert "speed-up of DO-EM" in res.stdout
     assert (tmp_path / "q1_speed.png").stat().st_size > 0
@@ -33,19 +29,5 @@ def test_bench_quick_runs(tmp_path):
 
 
 def test_bench_skips_dense_baselines_above_memory_cap(tmp_path):
-    cmd = [
-        sys.executable,
-        "-m",
-        "bench.q1_speed",
-        "--quick",
-        "--sizes",
-        "6",
-        "--no-memory",
-        "--mem-cap-gib",
-        "1e-6",
-        "--out",
-        str(tmp_path),
-    ]
-    res = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert res.returncode == 0, res.stderr
+    res = run_bench(tmp_path, "--sizes", "6", "--mem-cap-gib", "1e-6")
     assert "Full QBM      skipped: dense 2^6 x 2^6" in res.stdout

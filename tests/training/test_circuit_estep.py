@@ -57,3 +57,5 @@ def test_bad_backend():
 
     with pytest.raises(ValueError, match="backend must be"):
         BackendEStep(object())
+    with pytest.raises(ValueError, match="shots must be a positive integer"):
+        BackendEStep("exact", shots=0)
