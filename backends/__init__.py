@@ -20,6 +20,7 @@ Every backend answers :meth:`Backend.execute(c, gamma, shots, observables=..., r
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from backends.base import OBSERVABLES, Backend, BatchResult
@@ -35,6 +36,30 @@ BACKENDS: dict[str, str] = {
     "pennylane:<device>": "PennyLane device, e.g. default.mixed, lightning.qubit",
     "ibm:<backend>": "qiskit-ibm-runtime sampler; fake_* devices run offline",
 }
+
+
+#: Optional packages the backends import, and how to install each.
+INSTALL_HINTS: dict[str, str] = {
+    "qiskit": "pip install qiskit",
+    "qiskit_aer": "pip install qiskit-aer",
+    "pennylane": "pip install pennylane",
+    "qiskit_ibm_runtime": 'pip install "qdoem[ibm]"',
+}
+
+
+def _load(module: str, backend: str) -> Any:
+    """Import a backend module; a missing optional package raises ImportError with its install
+    command."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        package = (err.name or "").split(".")[0]
+        if package not in INSTALL_HINTS:
+            raise
+        raise ImportError(
+            f"backend {backend!r} needs {package}, which is not installed; install it with: "
+            f"{INSTALL_HINTS[package]}"
+        ) from err
 
 
 def available_backends() -> dict[str, str]:
@@ -72,28 +97,20 @@ def get_backend(name: str, **options: Any) -> Backend:
     if kind not in needs_arg and arg:
         raise ValueError(f"backend {kind!r} takes no ':' argument, got {name!r}")
     if kind == "exact":
-        from backends.exact import ExactBackend
-
-        return ExactBackend(**options)
+        return _load("backends.exact", name).ExactBackend(**options)
     if kind in ("aer", "aer-density"):
-        from backends.aer import AerBackend
-
         method = "statevector" if kind == "aer" else "density_matrix"
-        return AerBackend(method, **options)
+        return _load("backends.aer", name).AerBackend(method, **options)
     if kind == "aer-noisy":
-        from backends.aer import AerBackend
-        from backends.ibm import fake_backend
-
-        backend = AerBackend("density_matrix", fake_backend=fake_backend(arg), **options)
+        fake = _load("backends.ibm", name).fake_backend(arg)
+        backend = _load("backends.aer", name).AerBackend(
+            "density_matrix", fake_backend=fake, **options
+        )
         backend.name = name
         return backend
     if kind == "pennylane":
-        from backends.pennylane import PennyLaneBackend
-
-        return PennyLaneBackend(arg, **options)
+        return _load("backends.pennylane", name).PennyLaneBackend(arg, **options)
     if kind == "ibm":
-        from backends.ibm import IBMBackend
-
-        return IBMBackend(arg, **options)
+        return _load("backends.ibm", name).IBMBackend(arg, **options)
     known = ", ".join(BACKENDS)
     raise ValueError(f"unknown backend {name!r}; known: {known}")

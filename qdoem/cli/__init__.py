@@ -1,9 +1,10 @@
 """The ``qdoem`` command line.
 
-Each subcommand lives in its own module of this package and exposes
-``register(subparsers)``, which adds its parser and sets ``func`` (called with the
-parsed namespace, returning an exit code). Heavy imports stay inside ``func`` so that
-``qdoem --help`` is instant.
+Each subcommand lives in its own module of this package and exposes ``HELP`` (one line) and
+``register(subparsers)``, which adds its full parser and sets ``func`` (called with the parsed
+namespace, returning an exit code). Only the command being run gets its full parser (which may
+import torch, e.g. for the model registry); the others are listed by ``HELP``, so
+``qdoem --help`` stays instant.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from qdoem._version import __version__
 _COMMAND_MODULES: tuple[str, ...] = ("demo", "train", "sample", "evaluate", "backends")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``qdoem`` parser, with the full sub-parser of ``command`` (all of them if None)."""
     parser = argparse.ArgumentParser(
         prog="qdoem",
         description=(
@@ -30,20 +32,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"qdoem {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMAND_MODULES:
-        importlib.import_module(f"qdoem.cli.{name}").register(subparsers)
+        module = importlib.import_module(f"qdoem.cli.{name}")
+        if command in (None, name):
+            module.register(subparsers)
+        else:
+            subparsers.add_parser(name, help=module.HELP)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(command if command in _COMMAND_MODULES else "")
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError) as err:
-        # User errors (bad config, bad input, missing data) get one clear line, not a traceback.
+    except (ValueError, FileNotFoundError, NotImplementedError, ImportError) as err:
+        # User errors (bad config, bad input, missing data, a missing optional package) get one
+        # clear line, not a traceback.
         print(f"qdoem {args.command}: error: {err}", file=sys.stderr)
         return 2
 

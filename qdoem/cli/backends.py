@@ -13,11 +13,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+HELP = "list quantum backends, or check one against the closed form"
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "backends",
-        help="list quantum backends, or check one against the closed form",
+        help=HELP,
         description="List the quantum backends, or run a quick check estimate of <n> and <X> "
         "for random latent units and compare it with the closed form.",
     )

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+HELP = "log-likelihood of a trained run"
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "evaluate",
-        help="log-likelihood of a trained run",
+        help=HELP,
         description="Average log p(v) over a data split: exact enumeration when n_visible <= 24, "
         "else AIS (Salakhutdinov & Murray 2008) with its standard error.",
     )
@@ -19,6 +21,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--n-betas", type=int, default=1000, help="AIS inverse temperatures")
     p.add_argument("--limit", type=int, default=None, help="evaluate the first N samples only")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--sampler",
+        default="exact",
+        help="AIS transition kernel: exact (default), twin-mh, heat-bath; plain only for "
+        "classical models",
+    )
     p.set_defaults(func=run)
 
 
@@ -29,8 +37,8 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
-    from qdoem.training.experiment import load_run, load_run_dataset
-    from qdoem.training.rundir import atomic_write_text
+    from qdoem.experiment import load_run, load_run_dataset
+    from qdoem.io import atomic_write_text
 
     model, config = load_run(args.run_dir)
     data = load_run_dataset(config, split=args.split).data
@@ -44,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         n_betas=args.n_betas,
         base_bias=torch.log(p / (1 - p)),
         generator=torch.Generator().manual_seed(args.seed),
+        sampler=args.sampler,
     )
     method = "exact" if stderr == 0.0 and (args.method != "ais") else "ais"
     log_p = model.log_prob(data, log_z=log_z)
@@ -54,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         "method": method,
         "log_z": log_z,
         "log_z_stderr": stderr,
+        "ais_sampler": args.sampler if method == "ais" else None,
         "mean_log_likelihood": mean_ll,
         "data_stderr": float(log_p.std()) / math.sqrt(max(data.shape[0], 1)),
     }

@@ -1,25 +1,30 @@
-"""``qdoem sample``: draw samples from a trained run by block Gibbs chains."""
+"""``qdoem sample``: draw samples from a trained run with a kernel of :mod:`qdoem.sampling`."""
 
 from __future__ import annotations
 
 import argparse
 
+HELP = "sample from a trained run"
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from qdoem.sampling import SAMPLERS
+
     p = subparsers.add_parser(
         "sample",
-        help="sample from a trained run",
-        description="Draw {0,1} samples from the model in a run directory.",
+        help=HELP,
+        description="Draw samples from the model in a run directory by Markov chains.",
     )
     p.add_argument("run_dir", help="run directory written by qdoem train")
     p.add_argument("-n", "--n-samples", type=int, default=64)
-    p.add_argument("--steps", type=int, default=1000, help="Gibbs steps per chain")
+    p.add_argument("--steps", type=int, default=1000, help="sweeps per chain")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
-        "--method",
-        choices=["gibbs", "mh"],
-        default="gibbs",
-        help="gibbs: the training chain; mh: Metropolis-Hastings corrected (exact p(v))",
+        "--sampler",
+        choices=sorted(SAMPLERS),
+        default="exact",
+        help="exact (default) leaves p(v) invariant for every Gamma; plain is the uncorrected "
+        "chain (biased at Gamma != 0); twin-mh and heat-bath are exact too",
     )
     p.add_argument("--device", default=None)
     p.add_argument(
@@ -34,8 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from qdoem.models.rbm import atomic_torch_save
-    from qdoem.training.experiment import load_run, load_run_dataset
+    from qdoem.experiment import load_run, load_run_dataset
+    from qdoem.io import atomic_torch_save
     from qdoem.training.rundir import save_sample_grid
 
     if args.n_samples < 1 or args.steps < 0:
@@ -44,10 +49,10 @@ def run(args: argparse.Namespace) -> int:
     if out.suffix not in (".png", ".pt"):
         raise ValueError(f"--out must end in .png or .pt, got {out}")
     model, config = load_run(args.run_dir, args.device)
-    samples = model.sample(args.n_samples, n_steps=args.steps, seed=args.seed, method=args.method)
+    samples = model.sample(args.n_samples, steps=args.steps, seed=args.seed, sampler=args.sampler)
     if out.suffix == ".pt":
         atomic_torch_save(samples.cpu(), out)
-    elif out.suffix == ".png":
+    else:
         try:  # the dataset only tells us how to draw one row
             shape = load_run_dataset(config).image_shape
         except (FileNotFoundError, ValueError):

@@ -1,4 +1,4 @@
-"""``qdoem train``: train a QRBM/RBM with DO-EM from a TOML config and/or flags."""
+"""``qdoem train``: train a model with DO-EM from a TOML config and/or flags."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 
 # flag dest -> config key (None values are "not given" and leave the config alone)
 _FLAGS: list[tuple[str, dict]] = [
-    ("--model", {"choices": ["qrbm", "rbm"], "help": "model family (default qrbm)"}),
+    ("--model", {"help": "model family, see qdoem.models.MODELS (default qrbm)"}),
     ("--n-hidden", {"type": int, "help": "number of hidden units"}),
     ("--dataset", {"help": "dataset name (see qdoem.data.DATASETS)"}),
     ("--data-root", {"help": "folder with MNIST/raw etc. (default $QDOEM_DATA or ./data)"}),
@@ -17,7 +17,14 @@ _FLAGS: list[tuple[str, dict]] = [
     ("--momentum", {"type": float}),
     ("--weight-decay", {"type": float}),
     ("--lr-schedule", {"choices": ["constant", "linear", "cosine"]}),
-    ("--cd-k", {"type": int, "help": "Gibbs steps in the negative phase"}),
+    ("--cd-k", {"type": int, "help": "sweeps of the negative-phase chains per step"}),
+    (
+        "--sampler",
+        {
+            "help": "negative-phase chain: exact (Z-basis MH-within-Gibbs, the default), plain "
+            "(the uncorrected chain, biased at Gamma != 0), twin-mh, heat-bath",
+        },
+    ),
     ("--gamma-init", {"type": float, "help": "initial transverse field (QRBM)"}),
     ("--seed", {"type": int}),
     ("--device", {"help": "cpu, cuda, cuda:0 ..."}),
@@ -37,21 +44,32 @@ _FLAGS: list[tuple[str, dict]] = [
     ("--run-dir", {"help": "run directory (default runs/<model>_<dataset>_s<seed>)"}),
     (
         "--backend",
-        {"help": "run the E-step on a circuit backend: aer, aer-noisy:manila, ibm:<device>, ..."},
+        {
+            "help": "quantum statistics and samples from circuits on a backend: aer, "
+            "aer-noisy:manila, ibm:<device>, ..."
+        },
     ),
     ("--shots", {"type": int, "help": "shots per latent unit and basis with --backend (1000)"}),
 ]
 
 
+HELP = "train a model with DO-EM"
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from qdoem.models import MODELS
+    from qdoem.sampling import SAMPLERS
+
     p = subparsers.add_parser(
         "train",
-        help="train a QRBM or RBM with DO-EM",
-        description="Train a QRBM/RBM with DO-EM. Flags override the TOML config; keys in the "
+        help=HELP,
+        description="Train a model with DO-EM. Flags override the TOML config; keys in the "
         "TOML file use the flag names with underscores (lr is learning_rate).",
     )
     p.add_argument("--config", help="TOML config file")
     for flag, kw in _FLAGS:
+        if flag in ("--model", "--sampler"):
+            kw = {**kw, "choices": sorted(MODELS if flag == "--model" else SAMPLERS)}
         p.add_argument(flag, default=None, **kw)
     p.add_argument("--pcd", action="store_true", default=None, help="persistent CD chains")
     p.add_argument(
@@ -79,7 +97,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qdoem.training.experiment import resolve_config, train
+    from qdoem.experiment import resolve_config, train
 
     overrides = {
         key: getattr(args, key)
@@ -96,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
             "weight_decay",
             "lr_schedule",
             "cd_k",
+            "sampler",
             "gamma_init",
             "seed",
             "device",

@@ -1,5 +1,6 @@
 """Exact density-operator core of DO-EM (numpy/scipy, complex128)."""
 
+from qdoem.theory.bits import basis_states, state_index
 from qdoem.theory.doem import (
     TrainingTrace,
     classical_data_state,
@@ -24,6 +25,7 @@ from qdoem.theory.states import (
 
 __all__ = [
     "HamiltonianFamily",
+    "basis_states",
     "TrainingTrace",
     "classical_data_state",
     "conditional_amplitude_operator",
@@ -41,5 +43,6 @@ __all__ = [
     "qelbo",
     "relative_entropy",
     "satisfies_condition_s",
+    "state_index",
     "von_neumann_entropy",
 ]

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from qdoem.theory.bits import basis_states
 from qdoem.theory.validation import check_hermitian
 
 _PAULI = {
@@ -63,6 +64,13 @@ def _to_sparse(term: object, index: int) -> sp.csr_matrix:
         )
         return mat
     return sp.csr_matrix(check_hermitian(term, f"term {index}"))
+
+
+def default_coupling_names(n_couplings: int) -> list[str]:
+    """``["weights"]`` for one coupling, else ``"weights_1"``, ``"weights_2"``, ..."""
+    if n_couplings == 1:
+        return ["weights"]
+    return [f"weights_{i + 1}" for i in range(n_couplings)]
 
 
 class HamiltonianFamily:
@@ -171,13 +179,77 @@ class HamiltonianFamily:
         return cls(terms, names)
 
     @classmethod
-    def qrbm(cls, n_visible: int, n_latent: int, transverse: bool = True) -> HamiltonianFamily:
-        """The QRBM family: Z fields everywhere, visible-latent ZZ, X fields on latent qubits.
+    def layered(
+        cls,
+        sizes: Sequence[int],
+        quantum: Iterable[int] = (),
+        layer_names: Sequence[str] | None = None,
+        coupling_names: Sequence[str] | None = None,
+    ) -> HamiltonianFamily:
+        """A chain of {0,1} layers coupled neighbour to neighbour, in the occupation convention.
 
-        With ``transverse=False`` it is the classical RBM family (all terms diagonal).
+        ``H = -sum_k b_k . n_k - sum_l n_l^T W_l n_{l+1} - sum_{k in quantum} Gamma_k . X_k`` with
+        ``n = |1><1| = (I - Z)/2`` on every qubit; the layers' qubits follow each other, layer 0
+        (visible) first. This is the Hamiltonian of :class:`qdoem.models.LayeredModel`.
+
+        Terms are ordered: every layer's biases (layer by layer), every coupling's weights
+        (row-major, bottom coupling first), every quantum layer's transverse fields. Names are
+        ``"{layer}_bias[i]"``, ``"{coupling}[i,j]"`` and ``"{layer}_gamma[j]"``.
+
+        Parameters
+        ----------
+        sizes : sequence of int
+            Units per layer.
+        quantum : iterable of int
+            Indices of the layers that carry transverse fields.
+        layer_names, coupling_names : sequences of str, optional
+            Defaults ``"layer0", ...`` and ``"weights"`` (one coupling) or ``"weights_1", ...``.
         """
-        latent = range(n_visible, n_visible + n_latent)
-        couplings = [(i, j) for i in range(n_visible) for j in latent]
-        return cls.transverse_ising(
-            n_visible + n_latent, couplings, x_qubits=latent if transverse else ()
+        sizes = [int(s) for s in sizes]
+        if len(sizes) < 1 or any(s < 1 for s in sizes):
+            raise ValueError(f"sizes must be positive, got {sizes}")
+        quantum = sorted(set(quantum))
+        if any(not 0 <= k < len(sizes) for k in quantum):
+            raise ValueError(f"quantum layers {quantum} out of range for {len(sizes)} layers")
+        layer_names = list(layer_names or [f"layer{k}" for k in range(len(sizes))])
+        n_couplings = len(sizes) - 1
+        coupling_names = list(coupling_names or default_coupling_names(n_couplings))
+        n = sum(sizes)
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        bits = basis_states(n)  # one column per qubit, qubit 0 first
+
+        def occupation(*qubits: int) -> sp.csr_matrix:
+            return sp.diags(np.prod(bits[:, list(qubits)], axis=1), format="csr").astype(
+                np.complex128
+            )
+
+        terms, names = [], []
+        for k, size in enumerate(sizes):
+            for i in range(size):
+                terms.append(-occupation(starts[k] + i))
+                names.append(f"{layer_names[k]}_bias[{i}]")
+        for lo in range(n_couplings):
+            for i in range(sizes[lo]):
+                for j in range(sizes[lo + 1]):
+                    terms.append(-occupation(starts[lo] + i, starts[lo + 1] + j))
+                    names.append(f"{coupling_names[lo]}[{i},{j}]")
+        for k in quantum:
+            for j in range(sizes[k]):
+                terms.append(-pauli_matrix(pauli_label(n, {int(starts[k]) + j: "X"})))
+                names.append(f"{layer_names[k]}_gamma[{j}]")
+        return cls(terms, names)
+
+    @classmethod
+    def qrbm(cls, n_visible: int, n_latent: int, transverse: bool = True) -> HamiltonianFamily:
+        """The QRBM family ``H = -a.v - b.h - v^T W h - Gamma.X``, in the occupation convention.
+
+        Parameters are ordered ``(a, b, W row-major, Gamma)``, the order of
+        :meth:`qdoem.models.QRBM.theta`; with ``transverse=False`` it is the classical RBM
+        family (all terms diagonal). See :meth:`layered`.
+        """
+        return cls.layered(
+            (n_visible, n_latent),
+            quantum=[1] if transverse else [],
+            layer_names=("visible", "hidden"),
+            coupling_names=("weights",),
         )

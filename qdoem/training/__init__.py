@@ -1,20 +1,20 @@
-"""The DO-EM trainer shared by all CQ-LVMs, its model protocol and its run directory."""
+"""The DO-EM trainer shared by all CQ-LVMs, its settings, optimiser and run directory.
 
-from qdoem.training.experiment import load_run, resolve_config, train
+This package never imports :mod:`qdoem.models`: a model is anything that implements
+:class:`CQLVM` (every :class:`qdoem.models.LayeredModel` does).
+"""
+
+from qdoem.training.config import TrainConfig
 from qdoem.training.optim import SGD, scheduled_lr
-from qdoem.training.protocol import CQLVM
 from qdoem.training.rundir import RunDir, save_learning_curves, save_sample_grid
-from qdoem.training.trainer import TrainConfig, Trainer
+from qdoem.training.trainer import CQLVM, Trainer
 
 __all__ = [
-    "CQLVM",
     "RunDir",
     "SGD",
     "TrainConfig",
+    "CQLVM",
     "Trainer",
-    "load_run",
-    "resolve_config",
-    "train",
     "save_learning_curves",
     "save_sample_grid",
     "scheduled_lr",

@@ -15,35 +15,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from qdoem.models.rbm import atomic_torch_save
+from qdoem.io import atomic_write, atomic_write_text
 
-__all__ = [
-    "RunDir",
-    "atomic_write_text",
-    "atomic_torch_save",
-    "save_sample_grid",
-    "save_learning_curves",
-]
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then ``os.replace`` it."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+__all__ = ["RunDir", "save_sample_grid", "save_learning_curves"]
 
 
 class RunDir:
@@ -79,15 +57,7 @@ class RunDir:
 
 
 def _save_figure(fig, path: str | os.PathLike) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=100, bbox_inches="tight")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=100, bbox_inches="tight"))
 
 
 def save_sample_grid(

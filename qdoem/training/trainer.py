@@ -2,71 +2,81 @@
 
 Each step is one E-step and one M-step gradient step:
 
-1. Positive phase (E-step on the data state): ``latent = model.latent_statistics(v_data)``,
-   the conditional latent Gibbs state ``rho_L(v)`` (the Petz recovery of ``eta_V``).
-2. Negative phase: CD-k chains started at the data, or PCD chains, alternating Z-basis latent
-   samples and visible samples; model statistics are taken in closed form at the chain ends.
-3. M-step: ``grad = model.gradient(...)``, the model's sufficient statistics on the data
-   minus on the chain ends, then momentum SGD ascent.
+1. Positive phase (E-step on the data state): ``model.positive_phase(v_data, estimator)``, the
+   conditional latent Gibbs state ``rho_L(v)`` (the Petz recovery of ``eta_V``) from the
+   estimator (closed form, or circuits on a backend).
+2. Negative phase: CD-k chains started at the data, or persistent chains (PCD), advanced by
+   ``cd_k`` sweeps of the configured kernel of :mod:`qdoem.sampling` (``"exact"`` by default);
+   ``model.negative_phase`` reads the model statistics at the chains' ends.
+3. M-step: ``model.gradient(pos, neg)``, the sufficient statistics on the data minus on the
+   chains, then momentum SGD ascent. With one gradient step per E-step, ``grad Q = grad L``.
 
-The trainer knows nothing about a model's internals (see :mod:`qdoem.training.protocol`).
+The trainer owns the loop, the optimiser, the chains, checkpoints and metrics, and knows
+nothing of a model's layers. Every random draw of step ``s`` of epoch ``e`` comes from streams
+seeded by ``(seed, e, s)`` (:mod:`qdoem.seeding`), the estimator's included, so a resumed run
+repeats the uninterrupted one bit for bit and a checkpoint holds no generator state.
+
+The likelihood never decreases under *exact* DO-EM on a CQ-LVM (:func:`qdoem.theory.do_em`);
+this trainer estimates the model term from Markov chains (CD/PCD), so its steps are stochastic
+and carry no such guarantee.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor
 
-from qdoem.training.optim import SCHEDULES, SGD, scheduled_lr
-from qdoem.training.protocol import CQLVM
-from qdoem.training.rundir import RunDir, atomic_torch_save
+from qdoem.io import atomic_torch_save
+from qdoem.sampling import ChainState, sweep
+from qdoem.seeding import DATA_ORDER, HOST, derive_seed, seeded_generator
+from qdoem.training.config import TrainConfig
+from qdoem.training.optim import SGD, scheduled_lr
+from qdoem.training.rundir import RunDir
 
-__all__ = ["TrainConfig", "Trainer"]
+__all__ = ["TrainConfig", "Trainer", "CQLVM"]
 
 
-@dataclass
-class TrainConfig:
-    """Optimisation settings. ``track_nll`` logs the exact training NLL when ``n_visible`` is
-    at most that value (enumeration is cheap there); 0 disables it."""
+@runtime_checkable
+class CQLVM(Protocol):
+    """What :class:`Trainer` needs from a model (see :class:`qdoem.models.LayeredModel`)."""
 
-    epochs: int = 10
-    batch_size: int = 100
-    learning_rate: float = 0.05
-    momentum: float = 0.5
-    weight_decay: float = 1e-4
-    lr_schedule: str = "constant"
-    lr_final_ratio: float = 0.1
-    cd_k: int = 1
-    persistent: bool = False
-    seed: int = 0
-    init_visible_from_data: bool = True
-    track_nll: int = 16
+    n_visible: int
+    device: str
+    dtype: torch.dtype
+    layers: tuple
 
-    def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "cd_k"):
-            val = getattr(self, name)
-            if not isinstance(val, int) or isinstance(val, bool) or val < 1:
-                raise ValueError(f"{name} must be a positive int, got {val!r}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
-        if self.lr_schedule not in SCHEDULES:
-            raise ValueError(f"lr_schedule must be one of {SCHEDULES}, got {self.lr_schedule!r}")
+    def parameters(self) -> dict[str, Tensor]: ...
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+    def transverse_fields(self) -> dict[str, Tensor]: ...
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def has_closed_form_marginal(self) -> bool: ...
+
+    def trainable(self) -> tuple[str, ...]: ...
+
+    def decayed(self) -> tuple[str, ...]: ...
+
+    def check_data(self, data: Tensor, name: str = "data") -> None: ...
+
+    def init_from_data(self, data: Tensor) -> None: ...
+
+    def positive_phase(self, v: Tensor, estimator=None, generator=None): ...
+
+    def chain_state(self, v: Tensor, generator: torch.Generator) -> ChainState: ...
+
+    def negative_phase(self, state: ChainState, estimator=None): ...
+
+    def gradient(self, pos, neg) -> dict[str, Tensor]: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
 class Trainer:
-    """Owns the DO-EM loop, RNG state, optimiser, chains, checkpoints and metrics.
+    """Owns the DO-EM loop, optimiser, chains, checkpoints and metrics.
 
     Parameters
     ----------
@@ -75,17 +85,30 @@ class Trainer:
     config : TrainConfig
     run_dir : str or Path, optional
         Where to write metrics and checkpoints (nothing is written if omitted).
+    estimator : optional
+        Where the quantum layers' statistics and samples come from; default built from
+        ``config.backend``/``config.shots`` (:func:`qdoem.estimators.make_estimator`). Pass one
+        to inject a configured backend (a session, a pass manager).
     """
 
-    def __init__(self, model: CQLVM, config: TrainConfig, run_dir=None) -> None:
+    def __init__(self, model: CQLVM, config: TrainConfig, run_dir=None, estimator=None):
+        from qdoem.estimators import BackendEstimator, make_estimator
+
         if not isinstance(model, CQLVM):
             raise ValueError(f"{type(model).__name__} does not implement the CQLVM protocol")
+        if not isinstance(config, TrainConfig):
+            raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
+        if estimator is None:
+            estimator = make_estimator(config.backend, config.shots, config.seed)
+        if isinstance(estimator, BackendEstimator) and config.sampler not in ("exact", "plain"):
+            raise ValueError(
+                f"sampler {config.sampler!r} does not measure the quantum layers; with a circuit "
+                f"backend use 'exact' (Z-basis shots in an exact chain) or 'plain'"
+            )
         self.model = model
         self.config = config
+        self.estimator = estimator
         self.run = RunDir(run_dir) if run_dir is not None else None
-        # Two generators: data order on the CPU, Gibbs samples on the model's device.
-        self.data_generator = torch.Generator().manual_seed(config.seed)
-        self.generator = torch.Generator(device=model.device).manual_seed(config.seed + 1)
         self.optimizer = SGD(
             model.parameters(),
             model.trainable(),
@@ -96,64 +119,66 @@ class Trainer:
         self.epoch = 0
         self.step = 0
         self.history: list[dict[str, Any]] = []
-        self.chains: Tensor | None = None
+        self.chains: ChainState | None = None
+        self._mh_accepted: Tensor | None = None
+        self._mh_proposed = 0
 
     # ------------------------------------------------------------------ one step
-    def _negative_phase(self, v_data: Tensor, latent_data: dict[str, Tensor]):
-        """Run the chains; return ``(v_model, latent_model, first reconstruction probs)``."""
-        model, gen = self.model, self.generator
-        if self.config.persistent:
+    def train_step(self, v_data: Tensor, lr: float) -> dict[str, float]:
+        """One E-step + M-step on a minibatch. Returns the reconstruction error (CD only)."""
+        model, cfg = self.model, self.config
+        gen = seeded_generator(derive_seed(cfg.seed, self.epoch, self.step, HOST), model.device)
+        self.estimator.start_step(self.epoch, self.step)
+        pos, state = model.positive_phase(v_data, self.estimator, gen)
+        if cfg.persistent:
             if self.chains is None:
                 # batch_size chains started at data; a short final batch does not reset them
                 # (the gradient normalises data and model terms separately).
-                rows = torch.arange(self.config.batch_size, device=v_data.device) % v_data.shape[0]
-                self.chains = v_data[rows].clone()
-            latent = model.latent_statistics(self.chains)
-        else:
-            latent = latent_data
+                rows = torch.arange(cfg.batch_size, device=v_data.device) % v_data.shape[0]
+                self.chains = model.chain_state(v_data[rows].clone(), gen)
+            state = self.chains
+            state.forget_caches()  # the parameters changed since the last step
         recon = None
-        for _ in range(self.config.cd_k):
-            h = model.sample_latent(latent, gen)
-            probs, v = model.sample_visible(h, gen)
-            recon = probs if recon is None else recon
-            latent = model.latent_statistics(v)
-        if self.config.persistent:
-            self.chains = v
-        return v, latent, recon
-
-    def train_step(self, v_data: Tensor, lr: float) -> dict[str, float]:
-        """One E-step + M-step on a minibatch. Returns the reconstruction error."""
-        model = self.model
-        latent_data = model.latent_statistics(v_data)
-        v_model, latent_model, recon = self._negative_phase(v_data, latent_data)
-        self.optimizer.step(model.gradient(v_data, latent_data, v_model, latent_model), lr)
+        for k in range(cfg.cd_k):
+            sweep(model, state, cfg.sampler, self.estimator, gen)
+            if k == 0 and not cfg.persistent and 0 in state.stats:
+                recon = state.stats[0]["mean"]  # the first down-pass from the data batch
+        neg = model.negative_phase(state, self.estimator)
+        self.optimizer.step(model.gradient(pos, neg), lr)
         self.step += 1
-        # Reconstruction of the *data* batch (the first down-pass): free, and a useful signal.
-        if self.config.persistent:
+        if state.mh_proposed:
+            n = state.mh_accepted
+            self._mh_accepted = n if self._mh_accepted is None else self._mh_accepted + n
+            self._mh_proposed += state.mh_proposed
+            state.mh_accepted, state.mh_proposed = None, 0
+        if recon is None:
             return {}
         return {"recon_error": float(torch.sub(v_data, recon).pow_(2).mean())}
 
     # ------------------------------------------------------------------ epochs
     def train_epoch(self, data: Tensor, progress=None) -> dict[str, Any]:
-        """One pass over ``data`` in a seeded random order; appends and returns metrics."""
+        """One pass over ``data`` in an order seeded by ``(seed, epoch)``; appends metrics."""
         cfg = self.config
+        self.model.check_data(data)
         if self.epoch == 0 and self.step == 0 and cfg.init_visible_from_data:
             self.model.init_from_data(data)
         data = data.to(device=self.model.device, dtype=self.model.dtype)
         lr = scheduled_lr(
             cfg.learning_rate, self.epoch, cfg.epochs, cfg.lr_schedule, cfg.lr_final_ratio
         )
-        order = torch.randperm(data.shape[0], generator=self.data_generator).to(data.device)
+        order_gen = seeded_generator(derive_seed(cfg.seed, self.epoch, DATA_ORDER))
+        order = torch.randperm(data.shape[0], generator=order_gen).to(data.device)
         start = time.perf_counter()
-        recon_sum, n_batches = 0.0, 0
+        recon_sum, n_recon = 0.0, 0
         for lo in range(0, data.shape[0], cfg.batch_size):
             # index_select: the same rows as data[order[...]], ~3x faster on the CPU.
             m = self.train_step(torch.index_select(data, 0, order[lo : lo + cfg.batch_size]), lr)
-            recon_sum += m.get("recon_error", 0.0)
-            n_batches += 1
+            if m:
+                recon_sum += m["recon_error"]
+                n_recon += 1
             if progress is not None:
                 progress.update(1)
-                live = {"recon": f"{recon_sum / n_batches:.4f}"} if m else {}
+                live = {"recon": f"{recon_sum / n_recon:.4f}"} if n_recon else {}
                 progress.set_postfix(epoch=self.epoch + 1, **live)
         self.epoch += 1
         record: dict[str, Any] = {
@@ -162,12 +187,22 @@ class Trainer:
             "lr": lr,
             "time_s": time.perf_counter() - start,
         }
-        if not cfg.persistent:
-            record["recon_error"] = recon_sum / max(n_batches, 1)
-        gamma = self.model.parameters().get("gamma")
-        if gamma is not None:
-            record["gamma_mean"] = float(gamma.abs().mean())
-        if 0 < self.model.n_visible <= cfg.track_nll and hasattr(self.model, "log_prob"):
+        if n_recon:
+            record["recon_error"] = recon_sum / n_recon
+        gammas = self.model.transverse_fields()
+        if gammas:
+            record["gamma_mean"] = float(torch.cat(list(gammas.values())).abs().mean())
+        if self._mh_proposed:
+            record["accept_rate"] = float(self._mh_accepted) / self._mh_proposed
+            self._mh_accepted, self._mh_proposed = None, 0
+        calls = getattr(self.estimator, "calls_", None)
+        if calls is not None:
+            record["backend_calls"] = calls
+        if (
+            0 < self.model.n_visible <= cfg.track_nll
+            and self.model.has_closed_form_marginal()
+            and self.model.layers[0].binary
+        ):
             record["train_nll"] = -float(self.model.log_prob(data.cpu(), method="exact").mean())
         self.history.append(record)
         return record
@@ -188,12 +223,7 @@ class Trainer:
         on_epoch : callable, optional
             Called as ``on_epoch(trainer, record)`` after each epoch (and its checkpoint).
         """
-        if data.ndim != 2 or data.shape[1] != self.model.n_visible:
-            raise ValueError(
-                f"data must have shape (n_samples, {self.model.n_visible}), got {tuple(data.shape)}"
-            )
-        if data.shape[0] == 0:
-            raise ValueError("data is empty")
+        self.model.check_data(data)
         cfg = self.config
         per_epoch = -(-data.shape[0] // cfg.batch_size)
         bar = None
@@ -227,6 +257,9 @@ class Trainer:
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
+        chains = None
+        if self.chains is not None:
+            chains = [None if v is None else v.cpu() for v in self.chains.values]
         return {
             "model": self.model.state_dict(),
             "config": self.config.to_dict(),
@@ -234,9 +267,7 @@ class Trainer:
             "epoch": self.epoch,
             "step": self.step,
             "history": list(self.history),
-            "chains": None if self.chains is None else self.chains.cpu(),
-            "data_rng": self.data_generator.get_state(),
-            "rng": self.generator.get_state(),
+            "chains": chains,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -246,9 +277,13 @@ class Trainer:
         self.step = int(state["step"])
         self.history = list(state["history"])
         chains = state["chains"]
-        self.chains = None if chains is None else chains.to(self.model.device, self.model.dtype)
-        self.data_generator.set_state(state["data_rng"])
-        self.generator.set_state(state["rng"])
+        if chains is None:
+            self.chains = None
+        else:
+            if isinstance(chains, Tensor):  # qdoem 0.1 kept the visible chains only
+                chains = [chains] + [None] * (len(self.model.layers) - 1)
+            device, dtype = self.model.device, self.model.dtype
+            self.chains = ChainState([None if v is None else v.to(device, dtype) for v in chains])
 
     def save_checkpoint(self) -> None:
         """Atomically write ``checkpoint.pt`` in the run directory."""

@@ -6,7 +6,12 @@ import pytest
 import torch
 
 from qdoem.models import QRBM, RBM
-from qdoem.models.likelihood import ais_log_partition, all_states
+from qdoem.sampling import ais_log_partition
+from qdoem.theory import basis_states, state_index
+
+
+def all_states(n):
+    return torch.from_numpy(basis_states(n))
 
 
 def random_model(cls, n_visible, n_hidden, seed, scale=0.5, **kw):
@@ -25,11 +30,9 @@ def test_exact_log_prob_sums_to_one(cls, kw):
 
 
 def test_exact_log_partition_is_chunk_independent():
-    from qdoem.models.likelihood import exact_log_partition
-
     model = random_model(QRBM, 10, 4, seed=2)
-    assert exact_log_partition(model, chunk=7) == pytest.approx(
-        exact_log_partition(model), abs=1e-10
+    assert model.exact_log_partition(chunk=7) == pytest.approx(
+        model.exact_log_partition(), abs=1e-10
     )
 
 
@@ -71,25 +74,26 @@ def test_bad_likelihood_arguments():
         ais_log_partition(model, base_bias=torch.zeros(3))
 
 
-@pytest.mark.parametrize("transition", ["block", "heat_bath"])
-def test_ais_transitions_for_quantum_model(transition):
+@pytest.mark.parametrize("sampler", ["exact", "twin-mh", "heat-bath"])
+def test_ais_transitions_for_quantum_model(sampler):
     model = random_model(QRBM, 16, 6, seed=6, scale=0.5, gamma_init=0.7)
     exact, _ = model.log_partition("exact")
     log_z, se = model.log_partition(
         "ais",
         n_chains=64,
         n_betas=300,
-        transition=transition,
+        sampler=sampler,
         generator=torch.Generator().manual_seed(1),
     )
     assert abs(log_z - exact) < 3 * se + 0.02, (log_z, exact, se)
 
 
-def test_mh_sampler_targets_quantum_marginal():
-    """The MH-corrected block sampler has p(v) as its stationary law, also for Gamma != 0."""
+@pytest.mark.parametrize("sampler", ["exact", "twin-mh"])
+def test_mh_sampler_targets_quantum_marginal(sampler):
+    """The MH-corrected samplers have p(v) as their stationary law, also for Gamma != 0."""
     model = random_model(QRBM, 4, 3, seed=8, scale=1.5, gamma_init=1.5)
-    x = model.sample(4000, n_steps=40, seed=2, method="mh")
-    idx = (x.double() * (2 ** torch.arange(4, dtype=torch.float64))).sum(1).long()
+    x = model.sample(4000, steps=40, seed=2, sampler=sampler)
+    idx = torch.from_numpy(state_index(x))
     freq = torch.bincount(idx, minlength=16).double() / 4000
     exact = model.log_prob(all_states(4)).exp()
     assert float((freq - exact).abs().max()) < 0.03

@@ -1,10 +1,15 @@
-"""QRBM/RBM surface: gradients, sampling, fit, save/load, the latent-backend seam, bad input."""
+"""QRBM/RBM surface: gradients, sampling, fit, save/load, the estimator seam, bad input."""
 
 import pytest
 import torch
 
 from qdoem.models import QRBM, RBM, build_model
-from qdoem.models.likelihood import all_states
+from qdoem.theory import basis_states, state_index
+from qdoem.training import TrainConfig, Trainer
+
+
+def all_states(n):
+    return torch.from_numpy(basis_states(n))
 
 
 def small_model(**kw):
@@ -19,7 +24,7 @@ def test_parameter_attributes():
     assert model.weights.shape == (5, 4) and model.visible_bias.shape == (5,)
     assert model.hidden_bias.shape == (4,) and model.gamma.shape == (4,)
     assert all(isinstance(t, torch.Tensor) for t in model.parameters().values())
-    assert RBM(5, 4).gamma.abs().sum() == 0 and "gamma" not in RBM(5, 4).trainable()
+    assert RBM(5, 4).gamma.abs().sum() == 0 and "hidden_gamma" not in RBM(5, 4).trainable()
 
 
 def test_do_em_gradient_equals_likelihood_gradient():
@@ -30,13 +35,13 @@ def test_do_em_gradient_equals_likelihood_gradient():
     )
     vs = all_states(6)
     p = model.log_prob(vs).exp()
-    pos = model.sufficient_statistics(data, model.latent_statistics(data))
-    lat = model.latent_statistics(vs)
+    pos = model.sufficient_statistics(model.positive_phase(data)[0])
+    lat = model.e_step(vs)[0]
     neg = {
-        "weights": vs.T @ (p[:, None] * lat["n"]),
+        "weights": vs.T @ (p[:, None] * lat["mean"]),
         "visible_bias": p @ vs,
-        "hidden_bias": p @ lat["n"],
-        "gamma": p @ lat["x"],
+        "hidden_bias": p @ lat["mean"],
+        "hidden_gamma": p @ lat["x"],
     }
     h = 1e-6
     for name, tensor in model.parameters().items():
@@ -56,19 +61,19 @@ def test_do_em_gradient_equals_likelihood_gradient():
 
 def test_sample_is_binary_and_seeded():
     model = small_model()
-    a = model.sample(10, n_steps=5, seed=1)
-    b = model.sample(10, n_steps=5, seed=1)
+    a = model.sample(10, steps=5, seed=1)
+    b = model.sample(10, steps=5, seed=1)
     assert a.shape == (10, 6) and torch.equal(a, b)
     assert bool(((a == 0) | (a == 1)).all())
     init = torch.ones(10, 6)
-    assert torch.equal(model.sample(10, n_steps=0, init=init), init.double())
+    assert torch.equal(model.sample(10, steps=0, init=init), init.double())
 
 
 def test_block_gibbs_targets_marginal_for_rbm():
     """For Gamma = 0 the block-Gibbs chain samples p(v): compare frequencies with exact."""
     model = RBM(4, 3, dtype=torch.float64, seed=2, weight_scale=1.0)
-    x = model.sample(4000, n_steps=30, seed=3)
-    idx = (x * (2 ** torch.arange(4, dtype=torch.float64))).sum(1).long()
+    x = model.sample(4000, steps=30, seed=3)
+    idx = torch.from_numpy(state_index(x))
     freq = torch.bincount(idx, minlength=16).double() / 4000
     exact = model.log_prob(all_states(4)).exp()
     assert float((freq - exact).abs().max()) < 0.03
@@ -103,27 +108,31 @@ def test_save_load_roundtrip(tmp_path):
     loaded = QRBM.load(path)
     assert type(loaded) is QRBM and loaded.dtype == torch.float64
     for name, t in model.parameters().items():
-        assert torch.equal(t, getattr(loaded, name))
+        assert torch.equal(t, loaded.parameters()[name])
     assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]  # no temp file left behind
     rbm = RBM(4, 2)
     rbm.save(path)
     assert type(RBM.load(path)) is RBM
 
 
-def test_latent_backend_seam():
-    """A backend replacing the closed-form E-step is what training and transform use."""
+def test_estimator_seam():
+    """An estimator replacing the closed-form E-step is what training uses (injected into the
+    trainer, never set on the model); the model's own transform stays closed form."""
+    from qdoem.estimators import ClosedFormEstimator
+
     model = small_model()
     calls = []
 
-    def backend(m, v):
-        calls.append(v.shape[0])
-        return m._hidden_closed_form(m.hidden_fields(v))
+    class Counting(ClosedFormEstimator):
+        def statistics(self, layer, field, params, with_sample=False):
+            calls.append(field.shape[0])
+            return super().statistics(layer, field, params, with_sample)
 
     expected = model.transform(torch.ones(2, 6))
-    model.latent_backend = backend
+    trainer = Trainer(model, TrainConfig(batch_size=4), estimator=Counting())
     torch.testing.assert_close(model.transform(torch.ones(2, 6)), expected)
-    model.partial_fit(torch.ones(4, 6))
-    assert len(calls) >= 3
+    trainer.train_epoch(torch.ones(4, 6))
+    assert len(calls) >= 2
 
 
 @pytest.mark.parametrize(
@@ -152,10 +161,10 @@ def test_fused_gradient_equals_difference_of_sufficient_statistics():
     gen = torch.Generator().manual_seed(0)
     vd = (torch.rand(7, 6, generator=gen) < 0.5).double()
     vm = (torch.rand(7, 6, generator=gen) < 0.5).double()
-    ld, lm = model.latent_statistics(vd), model.latent_statistics(vm)
-    grad = model.gradient(vd, ld, vm, lm)
-    pos, neg = model.sufficient_statistics(vd, ld), model.sufficient_statistics(vm, lm)
-    assert set(grad) == set(pos) == {"weights", "visible_bias", "hidden_bias", "gamma"}
+    ld, lm = model.positive_phase(vd)[0], model.positive_phase(vm)[0]
+    grad = model.gradient(ld, lm)
+    pos, neg = model.sufficient_statistics(ld), model.sufficient_statistics(lm)
+    assert set(grad) == set(pos) == {"weights", "visible_bias", "hidden_bias", "hidden_gamma"}
     for k in grad:
         torch.testing.assert_close(grad[k], pos[k] - neg[k], rtol=1e-12, atol=1e-14)
 
@@ -167,12 +176,8 @@ def test_bfloat16_matmuls_track_float32():
     ref = QRBM(20, 8, seed=1, weight_scale=0.5)
     low = QRBM(20, 8, seed=1, weight_scale=0.5, matmul_dtype=torch.bfloat16)
     torch.testing.assert_close(low.transform(v), ref.transform(v), rtol=0, atol=2e-2)
-    g_ref = ref.gradient(
-        v[:25], ref.latent_statistics(v[:25]), v[25:], ref.latent_statistics(v[25:])
-    )
-    g_low = low.gradient(
-        v[:25], low.latent_statistics(v[:25]), v[25:], low.latent_statistics(v[25:])
-    )
+    g_ref = ref.gradient(ref.positive_phase(v[:25])[0], ref.positive_phase(v[25:])[0])
+    g_low = low.gradient(low.positive_phase(v[:25])[0], low.positive_phase(v[25:])[0])
     scale = float(g_ref["weights"].abs().max())
     assert float((g_low["weights"] - g_ref["weights"]).abs().max()) < 0.05 * scale
     low.partial_fit(v)
@@ -213,9 +218,13 @@ def test_bfloat16_weight_copy_follows_updates_and_reassignment():
     model = QRBM(4, 3, seed=0, weight_scale=0.5, matmul_dtype=torch.bfloat16)
     v = torch.ones(1, 4)
     model.weights.add_(1.0)  # in place
-    torch.testing.assert_close(model.hidden_fields(v), v @ model.weights, rtol=1e-2, atol=1e-2)
-    model.weights = torch.zeros(4, 3)  # new tensor
-    assert torch.equal(model.hidden_fields(v), torch.zeros(1, 3))
+    torch.testing.assert_close(model.field(1, [v, None]), v @ model.weights, rtol=1e-2, atol=1e-2)
+    model.weights.zero_()  # in place again
+    assert torch.equal(model.field(1, [v, None]), torch.zeros(1, 3))
+    model.fit(torch.ones(2, 4))  # fit starts from new parameter tensors
+    torch.testing.assert_close(
+        model.field(1, [v, None]), model.hidden_bias + v @ model.weights, rtol=1e-2, atol=1e-2
+    )
 
 
 def test_zero_gamma_qrbm_trains_exactly_like_rbm():
@@ -232,13 +241,13 @@ def test_zero_gamma_qrbm_trains_exactly_like_rbm():
 def test_hot_path_statistics_match_careful_closed_form():
     """latent_statistics (few-kernel form) agrees with the careful closed form, and the
     zero-Gamma check follows in-place updates of gamma."""
-    from qdoem.models import qubit
+    from qdoem.layers import qubit
 
     model = small_model()
     v = all_states(6).to(torch.float64)
     for gamma in (0.6, 0.0, -1.3):
         model.gamma.fill_(gamma)
-        lat = model.latent_statistics(v)
-        n, x = qubit.occupation_and_transverse(model.hidden_fields(v), model.gamma)
-        torch.testing.assert_close(lat["n"], n, rtol=0, atol=1e-14)
+        lat = model.e_step(v)[0]
+        n, x = qubit.occupation_and_transverse(model.field(1, [v, None]), model.gamma)
+        torch.testing.assert_close(lat["mean"], n, rtol=0, atol=1e-14)
         torch.testing.assert_close(lat["x"], x, rtol=0, atol=1e-14)

@@ -61,12 +61,8 @@ def test_classical_model_reduces_to_classical_em(rng):
     eta_v = random_data(rng, n_v)
     b, w = theta[: n_v + n_h], theta[n_v + n_h :].reshape(n_v, n_h)
 
-    def spins(bits):
-        return 1 - 2 * bits  # Z eigenvalue of |bit>
-
-    def energy(v, h):  # H = -sum b_i z_i - sum w_ij z_i z_j, computed from bits directly
-        z = spins(np.concatenate([v, h]))
-        return -(b @ z) - spins(v) @ w @ spins(h)
+    def energy(v, h):  # H = -b.n - v^T W h on occupations n = bits, computed directly
+        return -(b @ np.concatenate([v, h])) - v @ w @ h
 
     eta = petz_recovery(gibbs_state(fam.hamiltonian(theta)), eta_v, (2**n_v, 2**n_h))
     assert np.allclose(eta, np.diag(np.diag(eta)), atol=1e-12)  # stays classical

@@ -34,7 +34,7 @@ def test_classical_limit_and_broadcasting():
 
 def test_agrees_with_torch_twin():
     torch = pytest.importorskip("torch")
-    from qdoem.models import qubit
+    from qdoem.layers import qubit
 
     rng = np.random.default_rng(0)
     c, g = rng.normal(scale=8, size=500), rng.normal(scale=3, size=500)

@@ -5,7 +5,7 @@ import pytest
 import scipy.linalg
 import torch
 
-from qdoem.models import qubit
+from qdoem.layers import qubit
 
 C = torch.cat(
     [

@@ -1,7 +1,9 @@
 """Experiments: a resolved config -> dataset, model, trainer, run directory; and back again.
 
 The CLI (``qdoem train/sample/evaluate``) is a thin layer over these functions, so runs can be
-scripted from Python the same way.
+scripted from Python the same way. A config is one flat dict: run settings (dataset, run
+directory, ...), the model's constructor arguments (read from the model class, see
+:data:`qdoem.models.MODELS`) and the :class:`~qdoem.training.TrainConfig` fields.
 """
 
 from __future__ import annotations
@@ -14,17 +16,11 @@ from typing import Any
 import torch
 
 from qdoem.data import Dataset, load_dataset
-from qdoem.models import MODELS, build_model, model_from_state
-from qdoem.training.rundir import RunDir, save_learning_curves, save_sample_grid
-from qdoem.training.trainer import TrainConfig, Trainer
+from qdoem.models import MODELS, LayeredModel, build_model, model_from_state
+from qdoem.training import RunDir, TrainConfig, Trainer, save_learning_curves, save_sample_grid
 
-__all__ = ["DEFAULTS", "resolve_config", "train", "load_run", "load_run_dataset"]
+__all__ = ["DEFAULTS", "build_run_model", "load_run", "load_run_dataset", "resolve_config", "train"]
 
-# Training settings the models also take as constructor arguments (for fit / partial_fit).
-_MODEL_TRAIN_KEYS = (
-    "learning_rate", "momentum", "weight_decay", "lr_schedule", "lr_final_ratio",
-    "batch_size", "cd_k", "persistent",
-)  # fmt: skip
 DEFAULTS: dict[str, Any] = {
     "model": "qrbm",
     "n_hidden": 16,
@@ -42,11 +38,9 @@ DEFAULTS: dict[str, Any] = {
     # "sparse": gather-sums instead of matmuls for products with {0,1} visible vectors.
     "visible_matmul": "dense",
     "run_dir": None,
-    # E-step on a circuit backend (see ``backends.get_backend``); None is the closed form.
-    "backend": None,
-    "shots": 1000,
     "grid_samples": 64,
     "grid_steps": 1000,
+    # sampler, backend (None: closed form), shots, ...: the training settings.
     **TrainConfig().to_dict(),
 }
 
@@ -79,36 +73,20 @@ def resolve_config(
     config.update({k: v for k, v in (overrides or {}).items() if v is not None})
     if config["model"] not in MODELS:
         raise ValueError(f"model must be one of {sorted(MODELS)}, got {config['model']!r}")
-    if config["matmul_dtype"] not in (None, "float32", "float64", "bfloat16"):
-        raise ValueError(
-            f"matmul_dtype must be float32, float64 or bfloat16, got {config['matmul_dtype']!r}"
-        )
-    if config["visible_matmul"] not in ("dense", "sparse"):
-        raise ValueError(
-            f"visible_matmul must be 'dense' or 'sparse', got {config['visible_matmul']!r}"
-        )
-    if config["visible_matmul"] == "sparse" and config["matmul_dtype"] not in (
-        None,
-        config["dtype"],
-    ):
-        raise ValueError("visible_matmul 'sparse' cannot be combined with matmul_dtype")
-    if config["dtype"] not in ("float32", "float64"):
-        raise ValueError(f"dtype must be 'float32' or 'float64', got {config['dtype']!r}")
-    if config["device"].startswith("cuda") and not torch.cuda.is_available():
+    if str(config["device"]).startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device {config['device']!r} requested but CUDA is not available")
+    TrainConfig.from_dict(config)  # validates the optimisation settings
     if config["backend"] is not None:
-        if config["model"] == "rbm":
-            raise ValueError("backend applies to quantum models; the RBM has no circuit E-step")
+        if not MODELS[config["model"]].quantum:
+            raise ValueError(
+                f"backend applies to quantum models; the {config['model'].upper()} has no "
+                f"circuit E-step"
+            )
         from backends import get_backend
 
         get_backend(config["backend"])  # fail now, with the install hint, not mid-run
-        if isinstance(config["shots"], bool) or not isinstance(config["shots"], int):
-            raise ValueError(f"shots must be a positive integer, got {config['shots']!r}")
-        if config["shots"] < 1:
-            raise ValueError(f"shots must be a positive integer, got {config['shots']!r}")
     if config["run_dir"] is None:
         config["run_dir"] = f"runs/{config['model']}_{config['dataset']}_s{config['seed']}"
-    TrainConfig.from_dict(config)  # validates the optimisation settings
     return config
 
 
@@ -125,21 +103,15 @@ def load_run_dataset(config: dict[str, Any], split: str = "train") -> Dataset:
     )
 
 
-def _build_model(config: dict[str, Any], n_visible: int):
-    opts = {
-        "weight_scale": config["weight_scale"],
-        "seed": config["seed"],
-        "device": config["device"],
-        "dtype": getattr(torch, config["dtype"]),
-        **{k: config[k] for k in _MODEL_TRAIN_KEYS},
-        "n_epochs": config["epochs"],
-        "matmul_dtype": getattr(torch, config["matmul_dtype"]) if config["matmul_dtype"] else None,
-        # Run configs written before this key existed trained dense.
-        "visible_matmul": config.get("visible_matmul", "dense"),
-    }
-    if config["model"] != "rbm":
-        opts.update(gamma_init=config["gamma_init"], learn_gamma=config["learn_gamma"])
-    return build_model(config["model"], n_visible, config["n_hidden"], **opts)
+def build_run_model(config: dict[str, Any], n_visible: int) -> LayeredModel:
+    """The model a config describes: every constructor argument of the model class that the
+    config names (``n_epochs`` is the config's ``epochs``)."""
+    cls = MODELS[config["model"]]
+    options = {k: config[k] for k in cls.param_names() if k in config and k != "n_visible"}
+    options["n_epochs"] = config["epochs"]
+    # Run configs written before this key existed trained dense.
+    options.setdefault("visible_matmul", "dense")
+    return build_model(config["model"], n_visible, **options)
 
 
 def train(
@@ -158,7 +130,7 @@ def train(
     if resume:
         if not run.checkpoint.is_file():
             raise FileNotFoundError(f"cannot resume: no checkpoint.pt in {run.path}")
-        saved = run.read_config()
+        saved = {**DEFAULTS, **_legacy(run.read_config())}
         saved["epochs"] = max(saved["epochs"], config.get("epochs") or 0)
         config = saved
     elif run.checkpoint.is_file():
@@ -166,37 +138,24 @@ def train(
             f"run directory {run.path} already has a checkpoint; use --resume or another --run-dir"
         )
     dataset = load_run_dataset(config)
-    if not dataset.binary:
-        raise ValueError(f"dataset {config['dataset']!r} is not binary; use a binarized variant")
-    model = _build_model(config, dataset.data.shape[1])
-    estep = None
-    if config.get("backend"):
-        from qdoem.training.circuit_estep import BackendEStep
-
-        estep = BackendEStep(config["backend"], shots=config["shots"], seed=config["seed"])
-        model.latent_backend = estep
+    model = build_run_model(config, dataset.data.shape[1])
+    if model.layers[0].binary and not dataset.binary:
+        raise ValueError(
+            f"dataset {config['dataset']!r} is not binary; use a binarized variant "
+            f"(model {config['model']!r} has {{0,1}} visible units)"
+        )
     trainer = Trainer(model, TrainConfig.from_dict(config), run_dir=run.path)
     run.create()
     run.write_config(config)
     if resume:
         trainer.load_state_dict(torch.load(run.checkpoint, map_location="cpu", weights_only=True))
-        trainer.config = TrainConfig.from_dict(config)
     else:
         # An epoch-0 checkpoint: a run interrupted during its first epoch can still resume.
         trainer.save_checkpoint()
-    on_epoch = None
-    if estep is not None:
-        # Tie the shots of every epoch, fresh or resumed, to (seed, epoch).
-        estep.start_epoch(trainer.epoch)
-        on_epoch = lambda trainer, record: estep.start_epoch(trainer.epoch)  # noqa: E731
-    trainer.fit(dataset.data, progress=progress, stop_after=stop_after, on_epoch=on_epoch)
+    trainer.fit(dataset.data, progress=progress, stop_after=stop_after)
     if trainer.history:
         save_learning_curves(trainer.history, run.curves_png)
-    # The picture of the trained model uses its exact conditionals; shots are for training.
-    model.latent_backend = None
-    samples = model.sample(
-        config["grid_samples"], n_steps=config["grid_steps"], seed=config["seed"]
-    )
+    samples = model.sample(config["grid_samples"], steps=config["grid_steps"], seed=config["seed"])
     save_sample_grid(samples, run.samples_png, dataset.image_shape)
     return trainer
 
@@ -204,8 +163,15 @@ def train(
 def load_run(run_dir: str | os.PathLike, device: str | None = None):
     """``(model, config)`` from a run directory's checkpoint and config."""
     run = RunDir(run_dir)
-    config = run.read_config()
+    config = {**DEFAULTS, **_legacy(run.read_config())}
     if not run.checkpoint.is_file():
         raise FileNotFoundError(f"no checkpoint.pt in {run.path}")
     state = torch.load(run.checkpoint, map_location="cpu", weights_only=True)
     return model_from_state(state["model"], device), config
+
+
+def _legacy(saved: dict[str, Any]) -> dict[str, Any]:
+    """A run config written by an older qdoem, with the settings it actually ran."""
+    if "sampler" not in saved:  # qdoem 0.1 trained with the uncorrected block-Gibbs chain
+        saved = {**saved, "sampler": "plain"}
+    return saved

@@ -1,0 +1,148 @@
+"""The layer contract: the conditional Gibbs state of one layer given the field of its neighbours.
+
+In a CQ-LVM made of layers ``x_0`` (visible), ``x_1``, ... with couplings only between
+neighbouring layers and no coupling inside a layer, the Hamiltonian restricted to one layer,
+given the Z-basis values of its neighbours, is a sum of one-unit terms. Each layer type knows the
+closed forms of its one-unit Gibbs state as a function of the *field* ``c``: the layer's own offset
+parameter plus the input from its neighbours (``c = b + W^T x_below + W x_above``).
+
+A layer is stateless apart from its shape and options: parameters are passed in as a dict of
+tensors keyed by their local names (``"bias"``, ``"gamma"``, ...), so the same layer serves the
+model, its tempered copies for AIS and its float64 twin.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import torch
+from torch import Tensor
+
+__all__ = ["Layer", "Params", "Stats"]
+
+#: Parameters of one layer, by local name.
+Params = dict[str, Tensor]
+#: Conditional statistics of one layer: ``"mean"`` (the expected Z-basis value, ``<n>`` for
+#: {0,1} units) and, for quantum layers, ``"x"`` (``<X>``); estimators may add more.
+Stats = dict[str, Tensor]
+
+
+class Layer(ABC):
+    """``size`` units of one kind, named ``name`` inside a model.
+
+    Parameters
+    ----------
+    size : int
+        Number of units.
+    name : str
+        The layer's name in its model; its parameters are called ``f"{name}_{local}"`` there.
+    """
+
+    #: Whether the units carry a transverse field (X terms): their state is not diagonal.
+    quantum: ClassVar[bool] = False
+    #: Whether Z-basis values are {0, 1} (occupations ``n = (I - Z)/2``).
+    binary: ClassVar[bool] = True
+    #: The local parameter that fields are measured from (the neighbours' input is added to it).
+    offset: ClassVar[str] = "bias"
+
+    def __init__(self, size: int, name: str) -> None:
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"{name}: size must be a positive int, got {size!r}")
+        if not name.isidentifier():
+            raise ValueError(f"layer name must be an identifier, got {name!r}")
+        self.size = size
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.size}, name={self.name!r})"
+
+    # ------------------------------------------------------------------ parameters
+    def initial_parameters(self) -> dict[str, float]:
+        """Local parameter names and the constant every unit starts at."""
+        return {"bias": 0.0}
+
+    def trainable(self) -> tuple[str, ...]:
+        """Local names of the parameters DO-EM updates."""
+        return tuple(self.initial_parameters())
+
+    # ------------------------------------------------------------------ one-unit closed forms
+    @abstractmethod
+    def log_partition(self, field: Tensor, params: Params) -> Tensor:
+        """``log Tr exp(-H_unit)`` per unit, shaped like ``field``."""
+
+    @abstractmethod
+    def statistics(self, field: Tensor, params: Params) -> Stats:
+        """Conditional expectations per unit (``"mean"``, and ``"x"`` for quantum layers)."""
+
+    @abstractmethod
+    def sample(self, stats: Stats, generator: torch.Generator) -> Tensor:
+        """Z-basis values drawn from the conditional state described by ``stats``."""
+
+    @abstractmethod
+    def entropy(self, field: Tensor, params: Params) -> Tensor:
+        """Von Neumann (or differential) entropy of each unit's conditional state, nats."""
+
+    def expected_log_potential(self, field: Tensor, params: Params, stats: Stats) -> Tensor:
+        """``<c n + Gamma X>`` per unit under the state ``stats`` (the QELBO energy term)."""
+        return field * stats["mean"]
+
+    def log_diagonal(self, field: Tensor, params: Params, z: Tensor) -> Tensor:
+        """``log <z|exp(-H_unit)|z> - c z`` per unit: the quantum correction of the Z-basis joint.
+
+        For a classical unit ``<z|exp(c n)|z> = e^{c z}`` and this is 0. The exact chains of
+        :mod:`qdoem.sampling` use it as the Metropolis-Hastings weight of a classical neighbour.
+        """
+        return torch.zeros_like(field)
+
+    def log_diagonal_ratio(self, old: Tensor, new: Tensor, params: Params, z: Tensor) -> Tensor:
+        """``sum_j [log_diagonal(new) - log_diagonal(old)]`` per row (0 for classical units)."""
+        return (self.log_diagonal(new, params, z) - self.log_diagonal(old, params, z)).sum(-1)
+
+    def acts_classically(self, params: Params) -> bool:
+        """Whether the layer's state is diagonal for these parameters (no X term at work)."""
+        return not self.quantum
+
+    def twin_statistics(self, field: Tensor, params: Params) -> Stats:
+        """Statistics of the classical twin (the same layer at ``Gamma = 0``)."""
+        return self.statistics(field, params)
+
+    def twin_log_ratio(self, field: Tensor, params: Params) -> Tensor:
+        """``log Tr exp(-H_unit)`` minus that of the classical twin, per unit (0 if classical)."""
+        return torch.zeros_like(field)
+
+    def coupling_value(self, x: Tensor, params: Params) -> Tensor:
+        """What the layer feeds into a coupling: ``x`` itself for {0,1} units."""
+        return x
+
+    def log_potential(self, x: Tensor, params: Params) -> Tensor:
+        """The layer's own terms of ``-H`` at Z-basis values ``x``, summed per row: ``b . x``."""
+        return x @ params["bias"]
+
+    def parameter_statistics(self, stats: Stats, params: Params) -> dict[str, Tensor]:
+        """Per-row ``d(-H)/d(local parameter)`` expectations under ``stats``.
+
+        Their batch mean on the data minus on the model is the DO-EM ascent direction:
+        ``d/db = <n>`` here, and ``d/dGamma = <X>`` for quantum layers.
+        """
+        return {"bias": stats["mean"]}
+
+    # ------------------------------------------------------------------ data
+    def check_values(self, x: Tensor, name: str) -> None:
+        """Raise ``ValueError`` (naming ``name``) if ``x`` is not a batch of this layer's values."""
+        if x.ndim != 2 or x.shape[1] != self.size:
+            raise ValueError(
+                f"{name} must have shape (n_samples, {self.size}), got {tuple(x.shape)}"
+            )
+        if x.numel() and not bool(((x == 0) | (x == 1)).all()):
+            raise ValueError(f"{name} must contain only 0 and 1 (binary {self.name} units)")
+
+    def init_from_data(self, data: Tensor, params: Params) -> None:
+        """Set the offset to the data log-odds (Hinton's practical guide), in place."""
+        p = data.to(torch.float64).mean(0).clamp(1e-3, 1 - 1e-3)
+        params["bias"].copy_(torch.log(p / (1 - p)).to(params["bias"]))
+
+    def zero_field_log_partition(self) -> float:
+        """``log Tr exp(0)`` over the whole layer: ``size * log 2`` for two-level units."""
+        return self.size * math.log(2.0)

@@ -1,0 +1,355 @@
+"""Quantum units: qubits in a transverse field, the latent layers of QRBMs and QiDBMs.
+
+Given its classical neighbours, a quantum unit has the Hamiltonian ``H = -c n - Gamma X`` with
+``n = |1><1| = (I - Z)/2``. Its eigenvalues are ``-c/2 -/+ D`` with ``D = sqrt(c^2/4 + Gamma^2)``,
+hence (MATH-NOTES, "QRBM")
+
+- ``log Tr exp(-H) = c/2 + log(2 cosh D)``                          (:func:`log_partition`)
+- ``<n> = d/dc   = (1 + (c / 2D) tanh D) / 2``                      (:func:`occupation`)
+- ``<X> = d/dGamma = (Gamma / D) tanh D``                           (:func:`transverse`)
+- ``<z|exp(-H)|z> = e^{c/2} (cosh D + (2z - 1)(c/2) sinh(D)/D)``    (:func:`log_diagonal`)
+
+At ``Gamma = 0`` these are ``softplus(c)``, ``sigmoid(c)``, ``0`` and ``e^{c z}``: the classical
+unit of :mod:`qdoem.layers.bernoulli`.
+
+The formulas are rewritten so that no step cancels catastrophically: ``log 2cosh D`` is
+``D + log1p(exp(-2D))`` and ``<n>`` is a sum of non-negative terms (see
+:func:`occupation_and_transverse`). ``c = Gamma = 0`` (``D = 0``) gives its limit,
+``<n> = 1/2`` and ``<X> = 0``.
+
+:func:`occupation_and_transverse_fast` and :func:`log_diagonal_ratio` are the training hot path:
+few elementwise kernels, absolutely (not relatively) accurate to a few ulps of 1. The numpy
+reference is :mod:`qdoem.theory.latent_unit`; the two are cross-tested.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from qdoem.layers.base import Layer, Params, Stats
+from qdoem.layers.bernoulli import bernoulli_sample
+
+__all__ = [
+    "QubitLayer",
+    "entropy",
+    "log_diagonal",
+    "log_diagonal_ratio",
+    "log_partition",
+    "occupation",
+    "occupation_and_transverse",
+    "occupation_and_transverse_fast",
+    "transverse",
+    "twin_log_ratio",
+]
+
+
+def _gap(c: Tensor, gamma: Tensor) -> Tensor:
+    # hypot avoids overflow of c^2 for large fields.
+    return torch.hypot(0.5 * c, gamma)
+
+
+def log_partition(c: Tensor, gamma: Tensor) -> Tensor:
+    """``log Tr exp(c n + Gamma X)`` for each hidden qubit.
+
+    Parameters
+    ----------
+    c : Tensor
+        Longitudinal fields ``b + W^T v``, shape ``(..., n_hidden)``.
+    gamma : Tensor
+        Transverse fields, broadcastable to ``c``.
+
+    Returns
+    -------
+    Tensor
+        ``c/2 + D + log1p(exp(-2D))``, i.e. ``c/2 + log 2cosh D``. Equals ``softplus(c)`` at
+        ``Gamma = 0``.
+    """
+    d = _gap(c, gamma)
+    return 0.5 * c + d + torch.log1p(torch.exp(-2.0 * d))
+
+
+def occupation(c: Tensor, gamma: Tensor) -> Tensor:
+    """Conditional occupation ``<n> = P(hidden qubit measured as 1 | v)``.
+
+    Maths: ``<n> = (1 + r tanh D) / 2`` with ``r = c / 2D``, evaluated as a sum of
+    non-negative terms (see :func:`occupation_and_transverse`). Equals ``sigmoid(c)``, bit for
+    bit, at ``Gamma = 0``.
+    """
+    return occupation_and_transverse(c, gamma)[0]
+
+
+def transverse(c: Tensor, gamma: Tensor) -> Tensor:
+    """Conditional transverse magnetisation ``<X> = (Gamma / D) tanh D`` (0 at ``Gamma = 0``)."""
+    return occupation_and_transverse(c, gamma)[1]
+
+
+def occupation_and_transverse(c: Tensor, gamma: Tensor) -> tuple[Tensor, Tensor]:
+    """``(<n>, <X>)`` together, sharing ``D``; the training hot path.
+
+    Maths: with ``r = c / 2D`` and ``tanh D = 2 sigmoid(2D) - 1``,
+    ``<n> = (1 + r tanh D) / 2 = (1 - |r|) / 2 + |r| sigmoid(sign(c) 2D)``, a sum of
+    non-negative terms. ``1 - |r| = (Gamma/D) (Gamma / (D + |c|/2))`` is computed without
+    cancellation, and ``<X> = (Gamma/D) tanh D`` with ``tanh D = |2 sigmoid(sign(c) 2D) - 1|``.
+    At ``Gamma = 0``, ``sign(c) 2D = c`` and ``1 - |r| = 0`` exactly, so ``<n>`` is bit-for-bit
+    ``sigmoid(c)``. At ``D = 0`` (so ``Gamma = 0``) this gives ``<n> = 1/2`` and ``<X> = 0``,
+    the limits; where ``D^2`` underflows, ``2D`` is floored at ``sqrt(tiny)``, keeping both
+    finite and ``<n>`` at 1/2.
+
+    Parameters
+    ----------
+    c : Tensor
+        Longitudinal fields, shape ``(..., n_hidden)``.
+    gamma : Tensor
+        Transverse fields, broadcastable to ``c``.
+
+    Returns
+    -------
+    tuple of Tensor
+        Occupation and transverse expectation, both shaped like ``c``.
+    """
+    # Training hot path (twice per minibatch on (batch, n_hidden)): 16 cheap elementwise
+    # kernels, in place on fresh temporaries (tanh and hypot are several times slower on CPU).
+    # Work with e = 2D = sqrt(c^2 + 4 Gamma^2). Flooring e at sqrt(tiny) only acts where
+    # c^2 + 4 Gamma^2 underflows; it keeps 2 Gamma / D in [-2, 2] and <n> at 1/2 there.
+    floor = torch.finfo(c.dtype).tiny ** 0.5
+    e = torch.addcmul(4.0 * gamma * gamma, c, c).sqrt_().clamp_min_(floor)
+    ratio2 = torch.reciprocal(e).mul_(4.0 * gamma)  # 2 Gamma / D
+    # 1 - |r| = Gamma^2 / (D (D + |c|/2)) = (2 Gamma / D) * Gamma / (2D + |c|)
+    one_minus_r = c.abs().add_(e).reciprocal_().mul_(gamma).mul_(ratio2)
+    s = e.copysign_(c).sigmoid_()  # sigmoid(sign(c) 2D); e is consumed here
+    t = s - 0.5
+    n = torch.addcmul(s, one_minus_r, t, value=-1.0)  # s + (1 - |r|)(1/2 - s)
+    # tanh D = |2 sigmoid(sign(c) 2D) - 1|, accurate to an ulp of 1 (absolute), which is
+    # what a +-1-valued statistic needs; <X> = (Gamma/D) tanh D = |t| * (2 Gamma / D).
+    x = t.abs_().mul_(ratio2)
+    return n, x
+
+
+def occupation_and_transverse_fast(c: Tensor, gamma: Tensor) -> tuple[Tensor, Tensor]:
+    """``(<n>, <X>)`` in few kernels, to absolute accuracy; the training hot path.
+
+    Maths: with ``e = 2D = sqrt(c^2 + 4 Gamma^2)`` and ``a = sigmoid(e) - 1/2 = tanh(D) / 2``,
+    ``<n> = 1/2 + c a / e`` and ``<X> = 4 Gamma a / e``. ``1/e`` comes from one ``rsqrt``; ``e``
+    is then ``e^2 / e``. ``e^2`` is offset by the smallest normal number so that ``c = Gamma =
+    0`` gives ``a = 0``, hence the limits ``<n> = 1/2`` and ``<X> = 0``, with no NaN.
+
+    Accuracy: ``a`` is computed next to 1/2 and ``<n>`` next to 1/2 + r a with ``|r| <= 1``,
+    so errors are a few ulps *of 1* (measured against a long-double reference on
+    c in [-50, 50], Gamma in [0, 10], with exact zeros: below 2e-7 for ``<n>`` and 4e-7 for
+    ``<X>`` in float32, below 4e-16 and 7e-16 in float64; :func:`occupation_and_transverse`
+    is equally accurate in absolute terms). Unlike :func:`occupation_and_transverse`, the
+    *relative* accuracy of a tiny ``<n>`` (``c << 0``) is lost, and ``Gamma = 0`` does not
+    give ``sigmoid(c)`` bit for bit; both are irrelevant for Bernoulli sampling against a
+    uniform draw and for batch-mean statistics. ``<n>`` is clamped to ``[0, 1]``.
+
+    Parameters
+    ----------
+    c : Tensor
+        Longitudinal fields, shape ``(..., n_hidden)``.
+    gamma : Tensor
+        Transverse fields, broadcastable to ``c`` (typically ``(n_hidden,)``; the per-unit
+        work on it is negligible).
+
+    Returns
+    -------
+    tuple of Tensor
+        Occupation and transverse expectation, both shaped like ``c`` (new tensors).
+    """
+    g4 = 4.0 * gamma
+    # Small per-unit vector: 4 Gamma^2 + tiny, so e2 >= tiny (no 0 * inf below).
+    e2 = torch.addcmul(torch.mul(g4, gamma).add_(torch.finfo(c.dtype).tiny), c, c)
+    q = torch.rsqrt(e2)  # 1/e
+    a = e2.mul_(q).sigmoid_().sub_(0.5)  # e, then sigmoid(e) - 1/2 = tanh(D)/2, in place
+    q.mul_(a)  # a / e
+    n = torch.addcmul(c.new_full((), 0.5), c, q).clamp_(0.0, 1.0)
+    return n, q.mul_(g4)
+
+
+def entropy(c: Tensor, gamma: Tensor) -> Tensor:
+    """Von Neumann entropy ``S = log Z - c <n> - Gamma <X>`` of each unit's Gibbs state (nats).
+
+    Maths: ``rho = exp(-H)/Z`` gives ``S = -Tr rho log rho = <H> + log Z`` with
+    ``<H> = -c <n> - Gamma <X>``. At ``Gamma = 0`` it is the binary entropy of ``sigmoid(c)``.
+    """
+    n, x = occupation_and_transverse(c, gamma)
+    return log_partition(c, gamma) - c * n - gamma * x
+
+
+def log_diagonal(c: Tensor, gamma: Tensor, z: Tensor) -> Tensor:
+    """``log <z|exp(c n + Gamma X)|z> - c z`` per unit, for Z-basis outcomes ``z in {0, 1}``.
+
+    This is the quantum part of the Z-basis joint ``P(v, z) = <v, z|rho|v, z>`` of a CQ-LVM:
+    ``log P(v, z) = (classical energy terms, z read as classical bits) + sum_j log_diagonal``.
+    It is 0 at ``Gamma = 0``.
+
+    Maths: relabelling ``0 <-> 1`` maps ``n`` to ``1 - n``, so with ``s = c (1 - 2z)`` the value
+    is ``log <0|exp(s n + Gamma X)|0>``, and with ``e = 2D``,
+    ``<0|exp(s n + Gamma X)|0> = e^{s/2} [(e - s) e^{D} + (e + s) e^{-D}] / (2e)``.
+    ``e - |s|`` is evaluated as ``4 Gamma^2 / (e + |s|)``: no cancellation, accurate to a few
+    ulps in relative terms (the reference for :func:`log_diagonal_ratio`). At
+    ``c = Gamma = 0`` the element is 1 and the value 0.
+    """
+    s = c * (1.0 - 2.0 * z)
+    gamma = gamma.expand_as(s)
+    d = _gap(s, gamma)
+    e = 2.0 * d
+    big = e + s.abs()
+    small = 4.0 * gamma * gamma / torch.where(big > 0, big, torch.ones_like(big))
+    e_minus_s = torch.where(s > 0, small, big)
+    e_plus_s = torch.where(s > 0, big, small)
+    two_e = torch.where(e > 0, 2.0 * e, torch.ones_like(e))
+    out = 0.5 * s + torch.logaddexp(e_minus_s.log() + d, e_plus_s.log() - d) - two_e.log()
+    return torch.where(e > 0, out, torch.zeros_like(out))
+
+
+def log_diagonal_ratio(c_old: Tensor, c_new: Tensor, gamma: Tensor, z: Tensor) -> Tensor:
+    """``sum_j [log_diagonal(c_new, Gamma, z) - log_diagonal(c_old, Gamma, z)]`` per row.
+
+    The Metropolis-Hastings log-weight of a classical move that changes a quantum layer's
+    fields from ``c_old`` to ``c_new`` while its Z-basis outcomes ``z`` stay (the exact chain of
+    MATH-NOTES). Training hot path: shapes ``(batch, units)`` in, ``(batch,)`` out.
+
+    Maths: with ``e = 2D``, ``sigma(-e)`` and ``a = 1/2 - sigma(-e) = tanh(D)/2``,
+    ``log_diagonal = (s + e)/2 + log(P / sigma(e))`` where ``P = sigma(-e) + B a`` is the
+    probability of ``z`` and ``B = 1 - s/e``. ``B`` is ``omega`` for an outcome against the field
+    and ``2 - omega`` along it, with ``omega = 1 - |c|/e = 4 Gamma^2 / (e (e + |c|))`` computed
+    without cancellation, so ``P`` keeps its relative accuracy for improbable outcomes. Both
+    states share one log (of the ratio of their ``P / sigma(e)``). Units with ``Gamma = 0``
+    contribute exactly 0. Absolute accuracy: a few ulps of ``|c|`` per unit.
+    """
+    g2 = 4.0 * gamma * gamma
+    sz = torch.mul(z, -2.0).add_(1.0)  # 1 - 2z
+    half_old, p_old, se_old = _diagonal_terms(c_old, g2, sz)
+    half_new, p_new, se_new = _diagonal_terms(c_new, g2, sz)
+    # log(P_new sigma(e_old) / (P_old sigma(e_new))): one log for both states.
+    ratio = p_new.mul_(se_old).div_(p_old.mul_(se_new)).log_()
+    per_unit = ratio.add_(half_new.sub_(half_old), alpha=0.5)
+    return per_unit.mul_(gamma != 0).sum(-1)
+
+
+def _diagonal_terms(c: Tensor, g2: Tensor, sz: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """``(s + e, P, sigma(e))`` of :func:`log_diagonal_ratio` for one state (fresh tensors)."""
+    # The floor only acts at c = Gamma = 0, where it keeps omega at 0 instead of 0/0.
+    e = torch.addcmul(g2, c, c).sqrt_().clamp_min_(torch.finfo(c.dtype).tiny ** 0.5)
+    sm = torch.neg(e).sigmoid_()  # sigma(-e)
+    a = torch.rsub(sm, 0.5)  # tanh(D)/2
+    omega = torch.abs(c).add_(e).mul_(e).reciprocal_().mul_(g2)  # 1 - |c|/e
+    t = torch.sign(c).mul_(sz)  # sign of s = c (1 - 2z)
+    # B = 1 - s/e = (1 - t) + t omega: exactly omega against the field (t = 1), so an
+    # improbable outcome keeps its relative accuracy.
+    b = torch.addcmul(torch.rsub(t, 1.0), t, omega)
+    p = torch.addcmul(sm, b, a).clamp_min_(torch.finfo(c.dtype).tiny)
+    s_plus_e = torch.addcmul(e, c, sz)
+    return s_plus_e, p, sm.neg_().add_(1.0)  # sigma(e) = 1 - sigma(-e)
+
+
+def twin_log_ratio(c: Tensor, gamma: Tensor) -> Tensor:
+    """``log Tr exp(c n + Gamma X) - softplus(c)`` per unit: quantum over classical twin.
+
+    The Metropolis-Hastings weight of the "MH-corrected classical proposal" chain: the visible
+    marginals of a model and of its ``Gamma = 0`` twin differ by ``exp(sum_j twin_log_ratio)``.
+
+    Maths: with ``e = 2D``, ``(e - |c|)/2 + softplus(-e) - softplus(-|c|)``
+    ``= 2 Gamma^2 / (e + |c|) + log(sigmoid(|c|) / sigmoid(e))``, all terms without
+    cancellation; 0 at ``Gamma = 0``.
+    """
+    ac = c.abs()
+    # The floor only acts at c = Gamma = 0 (0 instead of 0/0 there).
+    e = (
+        torch.addcmul(4.0 * gamma * gamma, c, c)
+        .sqrt_()
+        .clamp_min_(torch.finfo(c.dtype).tiny ** 0.5)
+    )
+    first = torch.add(e, ac).reciprocal_().mul_(2.0 * gamma * gamma)
+    return first.add_(torch.sigmoid(ac).div_(torch.sigmoid(e)).log_())
+
+
+class QubitLayer(Layer):
+    """Latent qubits with longitudinal fields ``bias`` and transverse fields ``gamma``.
+
+    Parameters
+    ----------
+    size, name : see :class:`~qdoem.layers.base.Layer`.
+    gamma_init : float
+        Initial transverse field of every unit.
+    learn_gamma : bool
+        Whether DO-EM updates ``gamma`` (from the ``<X>`` statistics).
+
+    Notes
+    -----
+    When every ``gamma`` is exactly 0 the layer computes with ``sigmoid``/``softplus``, so a
+    ``Gamma = 0`` model trains bit for bit like its classical twin. The check is re-done only
+    after ``gamma`` changes (its tensor ``_version``), one device sync per update.
+    """
+
+    quantum = True
+
+    def __init__(
+        self, size: int, name: str, gamma_init: float = 0.5, learn_gamma: bool = True
+    ) -> None:
+        super().__init__(size, name)
+        if isinstance(gamma_init, bool) or not isinstance(gamma_init, int | float):
+            raise ValueError(f"{name}: gamma_init must be a number, got {gamma_init!r}")
+        if not math.isfinite(gamma_init):
+            raise ValueError(f"{name}: gamma_init must be finite, got {gamma_init}")
+        self.gamma_init = float(gamma_init)
+        self.learn_gamma = bool(learn_gamma)
+        self._zero: tuple[Tensor, int, bool] | None = None
+
+    def initial_parameters(self) -> dict[str, float]:
+        return {"bias": 0.0, "gamma": self.gamma_init}
+
+    def trainable(self) -> tuple[str, ...]:
+        return ("bias", "gamma") if self.learn_gamma else ("bias",)
+
+    def gamma_is_zero(self, gamma: Tensor) -> bool:
+        """Whether every ``gamma`` is 0, cached until ``gamma`` is replaced or updated in place."""
+        cached = self._zero
+        if cached is None or cached[0] is not gamma or cached[1] != gamma._version:
+            cached = (gamma, gamma._version, not bool(gamma.any()))
+            self._zero = cached
+        return cached[2]
+
+    def log_partition(self, field: Tensor, params: Params) -> Tensor:
+        return log_partition(field, params["gamma"])
+
+    def statistics(self, field: Tensor, params: Params) -> Stats:
+        gamma = params["gamma"]
+        # Hot path (twice per training step): the few-kernel form, accurate to a few ulps of 1;
+        # exactly the classical sigmoid when all Gamma are 0.
+        if self.gamma_is_zero(gamma):
+            n = torch.sigmoid(field)
+            return {"mean": n, "x": torch.zeros_like(n)}
+        n, x = occupation_and_transverse_fast(field, gamma)
+        return {"mean": n, "x": x}
+
+    def sample(self, stats: Stats, generator: torch.Generator) -> Tensor:
+        # A Z-basis measurement of each qubit: 1 with probability <n>.
+        return bernoulli_sample(stats["mean"], generator)
+
+    def entropy(self, field: Tensor, params: Params) -> Tensor:
+        return entropy(field, params["gamma"])
+
+    def expected_log_potential(self, field: Tensor, params: Params, stats: Stats) -> Tensor:
+        return field * stats["mean"] + params["gamma"] * stats["x"]
+
+    def log_diagonal(self, field: Tensor, params: Params, z: Tensor) -> Tensor:
+        return log_diagonal(field, params["gamma"], z)
+
+    def log_diagonal_ratio(self, old: Tensor, new: Tensor, params: Params, z: Tensor) -> Tensor:
+        return log_diagonal_ratio(old, new, params["gamma"], z)
+
+    def acts_classically(self, params: Params) -> bool:
+        return self.gamma_is_zero(params["gamma"])
+
+    def twin_statistics(self, field: Tensor, params: Params) -> Stats:
+        return {"mean": torch.sigmoid(field)}
+
+    def twin_log_ratio(self, field: Tensor, params: Params) -> Tensor:
+        return twin_log_ratio(field, params["gamma"])
+
+    def parameter_statistics(self, stats: Stats, params: Params) -> dict[str, Tensor]:
+        return {"bias": stats["mean"], "gamma": stats["x"]}

@@ -1,0 +1,883 @@
+"""CQ-LVMs made of layers and couplings: the energy model behind every qdoem model.
+
+A model is a chain of layers ``x_0`` (visible), ``x_1``, ..., ``x_L`` with a coupling matrix
+``W_l`` between ``x_l`` and ``x_{l+1}``:
+
+    H = sum_k H_k(x_k) - sum_l s(x_l)^T W_l s(x_{l+1}) - sum_{quantum k} Gamma_k . X_k,
+
+with each layer's one-unit terms ``H_k`` (``-b . n`` for {0,1} units, ``(v - mu)^2 / 2 sigma^2``
+for Gaussian ones), its coupling value ``s`` (``x``, or ``v / sigma^2``), and transverse fields
+only on *quantum* layers, which are never the visible layer and never neighbours. Then ``H`` is
+block-diagonal in the Z basis of the classical layers (a CQ-LVM: Condition S holds and DO-EM
+never decreases the likelihood), and each layer's state given its neighbours is a product of
+one-unit Gibbs states in closed form (:mod:`qdoem.layers`), with the field
+
+    c_k = offset_k + W_{k-1}^T s(x_{k-1}) + W_k s(x_{k+1}).
+
+DO-EM on a CQ-LVM: the E-step (Petz recovery of the data state) is the conditional Gibbs state of
+the latent layers given the data (:meth:`LayeredModel.positive_phase`); the M-step gradient is
+"data minus model" of the sufficient statistics (:meth:`LayeredModel.gradient`), the model term
+from Markov chains (:mod:`qdoem.sampling`). With one gradient step per E-step this is the
+likelihood gradient (MATH-NOTES).
+
+Concrete models (:mod:`qdoem.models.rbm`) are short subclasses that choose the layers; they
+register under ``model_name`` in :data:`MODELS`, the one list the CLI and configs read.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import math
+import os
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from qdoem.io import atomic_torch_save
+from qdoem.layers.base import Layer, Params, Stats
+from qdoem.models.coupling import Coupling
+from qdoem.sampling import ChainState, ais_log_partition, check_sampler, sweep
+from qdoem.sampling.mean_field import mean_field
+from qdoem.seeding import HOST, derive_seed, seeded_generator
+from qdoem.theory.bits import basis_states
+from qdoem.theory.hamiltonian import default_coupling_names
+from qdoem.training import TrainConfig, Trainer
+
+__all__ = [
+    "EXACT_MAX_VISIBLE",
+    "LayeredModel",
+    "MODELS",
+    "build_model",
+    "check_sizes",
+    "model_from_state",
+]
+
+#: Largest visible layer whose likelihood is computed by enumerating ``2^n_visible`` states.
+EXACT_MAX_VISIBLE = 24
+#: Visible states per chunk of an exact enumeration.
+_CHUNK = 1 << 16
+#: Mean-field sweeps of the positive phase of models with several hidden layers.
+MEAN_FIELD_ITERATIONS = 10
+#: Version of the state-dict layout (1: qdoem 0.1, parameter ``gamma`` of QRBM/RBM).
+STATE_FORMAT = 2
+
+#: Model classes by registry name; filled by subclasses that set ``model_name``.
+MODELS: dict[str, type[LayeredModel]] = {}
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+_MATMUL_DTYPES = {**_DTYPES, "bfloat16": torch.bfloat16, "float16": torch.float16}
+VISIBLE_MATMULS = ("dense", "sparse")
+
+
+def _as_dtype(value: Any, table: dict[str, torch.dtype], field: str) -> torch.dtype:
+    if isinstance(value, str):
+        value = table.get(value.removeprefix("torch."), value)
+    if value not in table.values():
+        raise ValueError(f"{field} must be one of {sorted(table)}, got {value!r}")
+    return value
+
+
+def _dtype_name(dtype: torch.dtype | None) -> str | None:
+    return None if dtype is None else str(dtype).removeprefix("torch.")
+
+
+class LayeredModel:
+    """A CQ-LVM: a chain of layers with couplings between neighbours, trained with DO-EM.
+
+    Subclasses build the layers and pass them here; everything else is shared. Hyperparameters
+    are constructor arguments (scikit-learn style) and fitted state ends in ``_``.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+        Visible layer first. The visible layer must be classical and no two neighbouring layers
+        may be quantum: otherwise a layer's conditional stops being a product of one-unit Gibbs
+        states and the closed-form E-step (and Condition S) are lost.
+    coupling_names : sequence of str, optional
+        Parameter names of the couplings (default ``"weights"`` for one coupling, else
+        ``"weights_1"``, ``"weights_2"``, ... from the bottom).
+    weight_scale : float
+        Standard deviation of the initial coupling weights (biases start at 0, Gamma at the
+        layer's ``gamma_init``).
+    learning_rate, momentum, weight_decay, lr_schedule, lr_final_ratio, batch_size, n_epochs, \
+cd_k, persistent, sampler, backend, shots :
+        Training settings used by :meth:`fit` and :meth:`partial_fit`; see
+        :class:`qdoem.training.TrainConfig` (``n_epochs`` is its ``epochs``). ``sampler`` picks the
+        negative-phase chain (``"exact"`` by default; ``"plain"`` is the biased chain kept for
+        comparison); ``backend`` (a name or a :class:`backends.Backend`) takes the quantum layers'
+        statistics and samples from circuits with ``shots`` shots.
+    seed : int
+        Seeds initialisation, data order and every random draw.
+    device : str
+        Torch device ("cpu", "cuda", ...).
+    dtype : torch.dtype or str
+        Parameter dtype, float32 (the fast path) or float64; likelihoods are in float64.
+    matmul_dtype : torch.dtype or str, optional
+        Mixed precision for the training matmuls, e.g. bfloat16 (see
+        :mod:`qdoem.models.coupling`). Likelihoods ignore it.
+    visible_matmul : {"dense", "sparse"}
+        ``"sparse"``: gather-sums for products with {0,1} visible vectors, much faster on sparse
+        data such as binarized MNIST; needs {0,1} visible units and no ``matmul_dtype``.
+
+    Notes
+    -----
+    Parameters are created in ``__init__`` because the sizes define a model (an untrained
+    model already has a likelihood and can sample).
+    """
+
+    model_name: ClassVar[str] = ""
+    #: Whether the model carries transverse fields (the CLI refuses circuit backends otherwise).
+    quantum: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.model_name:
+            MODELS[cls.model_name] = cls
+
+    def __init__(
+        self,
+        layers: list[Layer],
+        coupling_names: list[str] | None = None,
+        *,
+        weight_scale: float = 0.01,
+        learning_rate: float = 0.05,
+        momentum: float = 0.5,
+        weight_decay: float = 1e-4,
+        lr_schedule: str = "constant",
+        lr_final_ratio: float = 0.1,
+        batch_size: int = 100,
+        n_epochs: int = 10,
+        cd_k: int = 1,
+        persistent: bool = False,
+        sampler: str = "exact",
+        backend: Any = None,
+        shots: int | None = 1000,
+        seed: int = 0,
+        device: str = "cpu",
+        dtype: torch.dtype | str = torch.float32,
+        matmul_dtype: torch.dtype | str | None = None,
+        visible_matmul: str = "dense",
+    ) -> None:
+        self.layers = tuple(layers)
+        _check_structure(self.layers)
+        if isinstance(weight_scale, bool) or not isinstance(weight_scale, int | float):
+            raise ValueError(f"weight_scale must be a number, got {weight_scale!r}")
+        if not (math.isfinite(weight_scale) and weight_scale >= 0):
+            raise ValueError(f"weight_scale must be finite and >= 0, got {weight_scale}")
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+        dtype = _as_dtype(dtype, _DTYPES, "dtype")
+        if matmul_dtype is not None:
+            matmul_dtype = _as_dtype(matmul_dtype, _MATMUL_DTYPES, "matmul_dtype")
+        if visible_matmul not in VISIBLE_MATMULS:
+            raise ValueError(
+                f"visible_matmul must be one of {VISIBLE_MATMULS}, got {visible_matmul!r}"
+            )
+        sparse = visible_matmul == "sparse"
+        if sparse and matmul_dtype not in (None, dtype):
+            raise ValueError("visible_matmul='sparse' computes in dtype; leave matmul_dtype unset")
+        if sparse and not self.layers[0].binary:
+            raise ValueError("visible_matmul='sparse' needs {0,1} visible units")
+        check_sampler(sampler)
+        n_couplings = len(self.layers) - 1
+        coupling_names = list(coupling_names or default_coupling_names(n_couplings))
+        if len(coupling_names) != n_couplings:
+            raise ValueError(f"need {n_couplings} coupling names, got {list(coupling_names)}")
+        self.weight_scale = float(weight_scale)
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.lr_final_ratio = lr_final_ratio
+        self.batch_size = batch_size
+        self.n_epochs = n_epochs
+        self.cd_k = cd_k
+        self.persistent = persistent
+        self.sampler = sampler
+        self.backend = backend
+        self.shots = shots
+        self.seed = seed
+        self.device = device
+        self.dtype = dtype
+        self.matmul_dtype = matmul_dtype
+        self.visible_matmul = visible_matmul
+        self.couplings = tuple(
+            Coupling(name, lower, dtype, matmul_dtype, sparse=sparse and lower == 0)
+            for lower, name in enumerate(coupling_names)
+        )
+        self._trainer: Trainer | None = None
+        self._init_parameters()
+
+    # ------------------------------------------------------------------ parameters
+    def _init_parameters(self) -> None:
+        gen = torch.Generator().manual_seed(self.seed)
+        kw = {"device": self.device, "dtype": self.dtype}
+        params: dict[str, Tensor] = {}
+        for c in self.couplings:
+            shape = (self.layers[c.lower].size, self.layers[c.lower + 1].size)
+            w = torch.randn(*shape, generator=gen, dtype=torch.float64)
+            params[c.name] = (self.weight_scale * w).to(**kw)
+        for layer in self.layers:
+            for local, value in layer.initial_parameters().items():
+                params[f"{layer.name}_{local}"] = torch.full((layer.size,), value, **kw)
+        self._params = params
+        self._bind()
+
+    def _bind(self) -> None:
+        """Per-layer views of the parameter dict (the same tensors, by local name)."""
+        self._layer_params = [
+            {local: self._params[f"{layer.name}_{local}"] for local in layer.initial_parameters()}
+            for layer in self.layers
+        ]
+        self._weights = [self._params[c.name] for c in self.couplings]
+
+    def parameters(self) -> dict[str, Tensor]:
+        """The parameter tensors by name (the trainer updates them in place)."""
+        return self._params
+
+    def layer_params(self, k: int) -> Params:
+        """Layer ``k``'s parameters by local name (``"bias"``, ``"gamma"``, ...)."""
+        return self._layer_params[k]
+
+    def weights_between(self, lower: int) -> Tensor:
+        """The coupling matrix between layers ``lower`` and ``lower + 1``."""
+        return self._weights[lower]
+
+    def trainable(self) -> tuple[str, ...]:
+        """Names of the parameters DO-EM updates."""
+        names = [c.name for c in self.couplings]
+        for layer in self.layers:
+            names += [f"{layer.name}_{local}" for local in layer.trainable()]
+        return tuple(names)
+
+    def decayed(self) -> tuple[str, ...]:
+        """Names of the parameters that receive weight decay (the couplings)."""
+        return tuple(c.name for c in self.couplings)
+
+    def transverse_fields(self) -> dict[str, Tensor]:
+        """The ``gamma`` parameter of every quantum layer, by parameter name."""
+        return {
+            f"{layer.name}_gamma": self._layer_params[k]["gamma"]
+            for k, layer in enumerate(self.layers)
+            if layer.quantum
+        }
+
+    def has_transverse_field(self) -> bool:
+        """Whether some quantum layer has a non-zero Gamma (so the plain chain is biased)."""
+        return any(
+            not layer.acts_classically(self._layer_params[k]) for k, layer in enumerate(self.layers)
+        )
+
+    @property
+    def n_visible(self) -> int:
+        return self.layers[0].size
+
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        return tuple(layer.size for layer in self.layers)
+
+    @property
+    def sweep_order(self) -> tuple[int, ...]:
+        """Odd layers, then even layers: each group is conditionally independent given the other."""
+        n = len(self.layers)
+        return tuple(range(1, n, 2)) + tuple(range(0, n, 2))
+
+    # ------------------------------------------------------------------ conditionals
+    def field(self, k: int, values: list[Tensor | None]) -> Tensor:
+        """``c_k = offset_k + W_{k-1}^T s(x_{k-1}) + W_k s(x_{k+1})`` for each row of ``values``."""
+        out = self._layer_params[k][self.layers[k].offset]
+        for j in (k - 1, k + 1):
+            if not 0 <= j < len(self.layers):
+                continue
+            if values[j] is None:
+                raise ValueError(f"layer {self.layers[j].name!r} has no values yet")
+            s = self.layers[j].coupling_value(values[j], self._layer_params[j])
+            if j < k:
+                out = self.couplings[j].up(self._weights[j], s, out)
+            else:
+                out = self.couplings[k].down(self._weights[k], s, out)
+        return out
+
+    def conditional(
+        self, k: int, field: Tensor, estimator=None, *, with_sample: bool = False
+    ) -> Stats:
+        """Statistics of layer ``k``'s conditional state at ``field``.
+
+        Quantum layers ask ``estimator`` (closed form when None); classical layers always use
+        their closed forms.
+        """
+        layer = self.layers[k]
+        if layer.quantum and estimator is not None:
+            return estimator.statistics(layer, field, self._layer_params[k], with_sample)
+        return layer.statistics(field, self._layer_params[k])
+
+    # ------------------------------------------------------------------ DO-EM phases
+    def _rao_blackwell_layers(self) -> frozenset[int]:
+        """Layers whose conditional means (not samples) enter the model statistics: the quantum
+        layers if any, else the odd layers. Never two neighbours."""
+        quantum = {k for k, layer in enumerate(self.layers) if layer.quantum}
+        return frozenset(quantum or range(1, len(self.layers), 2))
+
+    def chain_state(self, v: Tensor, generator: torch.Generator) -> ChainState:
+        """A chain started at visible values ``v``; deeper hidden layers start from samples of
+        their mean-field means (a one-hidden-layer chain samples its hidden layer first)."""
+        values: list[Tensor | None] = [v] + [None] * (len(self.layers) - 1)
+        if len(self.layers) > 2:
+            stats = mean_field(self, {0: v}, iterations=MEAN_FIELD_ITERATIONS)
+            for k in range(2, len(self.layers)):
+                values[k] = self.layers[k].sample({**stats[k]}, generator)
+        return ChainState(values)
+
+    def positive_phase(
+        self, v: Tensor, estimator=None, generator: torch.Generator | None = None
+    ) -> tuple[list[Stats], ChainState]:
+        """The E-step on a data batch, and a chain started there for the negative phase.
+
+        With one hidden layer this is the Petz E-step itself: the conditional Gibbs state of
+        the hidden layer given ``v`` (from ``estimator``, closed form when None, with one
+        pending Z-basis sample for the chain). With more hidden layers it is mean field with
+        the visible layer clamped.
+
+        Returns
+        -------
+        phase : list of dict
+            Per layer, the statistics entering the sufficient statistics (``{"mean": v}`` for
+            the visible layer).
+        state : ChainState
+            Chains at ``v``, with the E-step's statistics cached.
+        """
+        if len(self.layers) == 2:
+            state = ChainState([v, None])
+            return [{"mean": v}, state.statistics(self, 1, estimator, with_sample=True)], state
+        if generator is None:
+            raise ValueError("models with several hidden layers need a generator here")
+        phase = mean_field(self, {0: v}, iterations=MEAN_FIELD_ITERATIONS, estimator=estimator)
+        return phase, self.chain_state(v, generator)
+
+    def e_step(self, v: Any, estimator=None) -> list[Stats]:
+        """The E-step on visible rows ``v``: statistics of each hidden layer's conditional state.
+
+        For one hidden layer: ``[{"mean": <n_j>_v, "x": <X_j>_v}]`` (``"x"`` for qubits), the
+        Petz recovery of the data restricted to the hidden qubits (closed form unless an
+        ``estimator`` is given). Deeper models: the mean-field statistics of each hidden layer.
+        """
+        v = self._as_input(v, "v")
+        generator = seeded_generator(derive_seed(self.seed, HOST), self.device)
+        return self.positive_phase(v, estimator, generator)[0][1:]
+
+    def negative_phase(self, state: ChainState, estimator=None) -> list[Stats]:
+        """Model statistics at the chains' ends: samples, Rao-Blackwellised where possible.
+
+        The layers of :meth:`_rao_blackwell_layers` (a QRBM's hidden layer) contribute their
+        conditional statistics given their neighbours' values, the others their values.
+        """
+        rb = self._rao_blackwell_layers()
+        return [
+            state.statistics(self, k, estimator) if k in rb else {"mean": state.values[k]}
+            for k in range(len(self.layers))
+        ]
+
+    def _layer_rows(self, phase: list[Stats]) -> dict[str, Tensor]:
+        """Per-row sufficient statistics of the layer parameters (trainable ones)."""
+        rows = {}
+        for k, layer in enumerate(self.layers):
+            stats = layer.parameter_statistics(phase[k], self._layer_params[k])
+            for local in layer.trainable():
+                rows[f"{layer.name}_{local}"] = stats[local]
+        return rows
+
+    def _coupling_values(self, phase: list[Stats]) -> list[Tensor]:
+        return [
+            layer.coupling_value(phase[k]["mean"], self._layer_params[k])
+            for k, layer in enumerate(self.layers)
+        ]
+
+    def sufficient_statistics(
+        self, phase: list[Stats], weights: Tensor | None = None
+    ) -> dict[str, Tensor]:
+        """``E[d/dtheta log Tr_L exp(-H)]`` over the rows of a phase, for each trainable parameter.
+
+        ``weights`` (one per row, summing to 1) default to the batch mean. The DO-EM ascent
+        direction is this on the data minus this on the model (:meth:`gradient`).
+        """
+        s = self._coupling_values(phase)
+        batch = s[0].shape[0]
+        w = torch.full((batch,), 1.0 / batch, dtype=s[0].dtype, device=s[0].device)
+        w = w if weights is None else weights.to(s[0])
+        stats = {c.name: s[c.lower].T @ (w[:, None] * s[c.lower + 1]) for c in self.couplings}
+        stats.update({name: w @ rows for name, rows in self._layer_rows(phase).items()})
+        return stats
+
+    def gradient(self, pos: list[Stats], neg: list[Stats]) -> dict[str, Tensor]:
+        """DO-EM ascent direction: sufficient statistics on the data minus on the model.
+
+        The coupling terms are fused into one product per coupling
+        (:meth:`qdoem.models.coupling.Coupling.gradient`).
+        """
+        s_d, s_m = self._coupling_values(pos), self._coupling_values(neg)
+        grads = {
+            c.name: c.gradient(s_d[c.lower], s_d[c.lower + 1], s_m[c.lower], s_m[c.lower + 1])
+            for c in self.couplings
+        }
+        rows_d, rows_m = self._layer_rows(pos), self._layer_rows(neg)
+        grads.update({name: rows_d[name].mean(0) - rows_m[name].mean(0) for name in rows_d})
+        return grads
+
+    # ------------------------------------------------------------------ likelihood
+    def has_closed_form_marginal(self) -> bool:
+        """Whether ``log p*(v)`` is closed form: one hidden layer, summed out unit by unit."""
+        return len(self.layers) == 2
+
+    def _check_marginal(self, what: str) -> None:
+        if not self.has_closed_form_marginal():
+            raise NotImplementedError(
+                f"{what} needs the closed-form visible marginal of a model with one hidden layer"
+            )
+
+    def unnormalized_log_prob(self, v: Tensor) -> Tensor:
+        """``log p*(v) = log Tr_L <v|exp(-H)|v>``, the negative free energy.
+
+        For a QRBM: ``a.v + sum_j [c_j/2 + log 2cosh D_j]``.
+        """
+        self._check_marginal("unnormalized_log_prob")
+        visible, hidden = self.layers
+        return visible.log_potential(v, self._layer_params[0]) + hidden.log_partition(
+            self.field(1, [v, None]), self._layer_params[1]
+        ).sum(-1)
+
+    def exact_log_partition(self, chunk: int = _CHUNK) -> float:
+        """``log Z`` by summing the closed-form marginal over all ``2^n_visible`` visible states,
+        ``chunk`` states at a time.
+
+        Raises
+        ------
+        ValueError
+            If ``n_visible > 24`` (use AIS instead).
+        """
+        self._check_marginal("exact log Z")
+        n = self.n_visible
+        if not self.layers[0].binary:
+            raise ValueError("exact log Z needs {0,1} visible units")
+        if n > EXACT_MAX_VISIBLE:
+            raise ValueError(
+                f"exact log Z needs n_visible <= {EXACT_MAX_VISIBLE}, got {n}; use method='ais'"
+            )
+        m = self.to_float64()
+        parts = []
+        if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+            raise ValueError(f"chunk must be a positive int, got {chunk!r}")
+        for start in range(0, 2**n, chunk):
+            v = torch.from_numpy(basis_states(n, start, min(start + chunk, 2**n)))
+            parts.append(torch.logsumexp(m.unnormalized_log_prob(v), dim=0))
+        return float(torch.logsumexp(torch.stack(parts), dim=0))
+
+    def log_partition(
+        self,
+        method: str = "auto",
+        *,
+        n_chains: int = 100,
+        n_betas: int = 1000,
+        base_bias: Tensor | None = None,
+        generator: torch.Generator | None = None,
+        sampler: str = "exact",
+    ) -> tuple[float, float]:
+        """``(log Z, standard error)``; the error is 0 for the exact method.
+
+        ``method``: "exact" (enumeration, ``n_visible <= 24``), "ais", or "auto". AIS options:
+        see :func:`qdoem.sampling.ais_log_partition` (``sampler`` is its transition kernel).
+        """
+        if method not in ("auto", "exact", "ais"):
+            raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}")
+        if method == "auto":
+            method = "exact" if self.n_visible <= EXACT_MAX_VISIBLE else "ais"
+        if method == "exact":
+            return self.exact_log_partition(), 0.0
+        res = ais_log_partition(
+            self,
+            n_chains=n_chains,
+            n_betas=n_betas,
+            base_bias=base_bias,
+            generator=generator,
+            sampler=sampler,
+        )
+        return res.log_z, res.stderr
+
+    def log_prob(
+        self, v: Tensor, method: str = "auto", *, log_z: float | None = None, **ais_options: Any
+    ) -> Tensor:
+        """``log p(v)`` for each row, float64. Exact for ``n_visible <= 24``, else AIS.
+
+        Pass ``log_z`` (e.g. from :meth:`log_partition`, which also returns the AIS standard
+        error) to reuse one estimate across calls.
+        """
+        v = self._as_input(v, "v").double().cpu()
+        if log_z is None:
+            log_z, _ = self.log_partition(method, **ais_options)
+        return self.to_float64().unnormalized_log_prob(v) - log_z
+
+    def qelbo(
+        self, data: Tensor, reference: LayeredModel | None = None, log_z: float | None = None
+    ):
+        """The QELBO of the data at the Petz extension computed with ``reference``'s parameters.
+
+        Maths (MATH-NOTES; CQ-LVM, one hidden layer): with ``rho_L(v; theta_ref)`` the
+        conditional hidden state of the reference,
+
+            QELBO(theta) = E_data[<-H(v; theta)>_{rho_L(v; theta_ref)}]
+                           + E_data[S(rho_L(v; theta_ref))] - log Z(theta),
+
+        the M-step objective plus the E-step entropy. It lower-bounds the log-likelihood
+        ``L(theta)`` and equals it at ``theta = theta_ref`` (the default, ``reference=None``).
+        ``log_z`` defaults to the exact value.
+        """
+        self._check_marginal("the QELBO")
+        v = self._as_input(data, "data").double().cpu()
+        m = self.to_float64()
+        r = m if reference is None else reference.to_float64()
+        if r.layer_sizes != m.layer_sizes or type(r) is not type(m):
+            raise ValueError("reference must be a model of the same type and sizes")
+        c_ref = r.field(1, [v, None])
+        stats_ref = r.layers[1].statistics(c_ref, r.layer_params(1))
+        entropy = r.layers[1].entropy(c_ref, r.layer_params(1)).sum(-1)
+        energy = m.layers[0].log_potential(v, m.layer_params(0)) + m.layers[
+            1
+        ].expected_log_potential(m.field(1, [v, None]), m.layer_params(1), stats_ref).sum(-1)
+        log_z = m.exact_log_partition() if log_z is None else log_z
+        return float((energy + entropy).mean()) - log_z
+
+    def exact_statistics(self) -> dict[str, Tensor]:
+        """``E_model`` of the sufficient statistics, by enumerating the visible states (float64).
+
+        The exact negative phase of a small model: the log-likelihood gradient is
+        ``sufficient_statistics(positive phase) - exact_statistics()``.
+        """
+        self._check_marginal("exact model statistics")
+        m = self.to_float64()
+        v = torch.from_numpy(basis_states(self.n_visible))
+        p = torch.softmax(m.unnormalized_log_prob(v), dim=0)
+        phase, _ = m.positive_phase(v)
+        return m.sufficient_statistics(phase, weights=p)
+
+    # ------------------------------------------------------------------ copies
+    def to_float64(self) -> LayeredModel:
+        """A float64 copy on the CPU with dense matmuls (for likelihoods and exact work)."""
+        params = {k: t.detach().to("cpu", torch.float64) for k, t in self._params.items()}
+        return self._with_parameters(params)
+
+    def tempered(self, beta: float, base_bias: Tensor) -> LayeredModel:
+        """The AIS intermediate ``H_beta = beta H - (1 - beta) a0.v`` (float64, CPU).
+
+        Every parameter is scaled by ``beta``; the visible offset becomes
+        ``(1 - beta) a0 + beta a``. Its marginal is ``p*_beta`` of :mod:`qdoem.sampling.ais`.
+        """
+        if not self.layers[0].binary:
+            raise NotImplementedError("tempering from a base-rate model needs {0,1} visible units")
+        params = {k: t.detach().to("cpu", torch.float64) * beta for k, t in self._params.items()}
+        name = f"{self.layers[0].name}_{self.layers[0].offset}"
+        params[name] = params[name] + (1.0 - beta) * base_bias.to(torch.float64)
+        return self._with_parameters(params)
+
+    def _with_parameters(self, params: dict[str, Tensor]) -> LayeredModel:
+        other = copy.copy(self)
+        other.layers = tuple(copy.copy(layer) for layer in self.layers)
+        other.couplings = tuple(Coupling(c.name, c.lower, torch.float64) for c in self.couplings)
+        other.device, other.dtype = "cpu", torch.float64
+        other.matmul_dtype, other.visible_matmul = None, "dense"
+        other._params = params
+        other._trainer = None
+        other._bind()
+        return other
+
+    # ------------------------------------------------------------------ dense oracle
+    def hamiltonian_family(self):
+        """The model as a :class:`qdoem.theory.HamiltonianFamily` (small sizes only).
+
+        Qubits are the layers' units in order (visible first); terms, in the order of
+        :meth:`theta`: ``-n_i`` per bias, ``-n_i n_j`` per coupling weight (row-major) and
+        ``-X_j`` per transverse field, with ``n = (I - Z)/2``. Then
+        ``family.hamiltonian(model.theta())`` is the model's ``H``, and the dense oracle of
+        :mod:`qdoem.theory` (``gibbs_state``, ``petz_recovery``, ``qelbo``, ``do_em``) applies.
+        """
+        from qdoem.theory.hamiltonian import HamiltonianFamily
+
+        if any(not layer.binary for layer in self.layers):
+            raise ValueError("only models with {0,1} units have a qubit Hamiltonian")
+        return HamiltonianFamily.layered(
+            self.layer_sizes,
+            quantum=[k for k, layer in enumerate(self.layers) if layer.quantum],
+            layer_names=[layer.name for layer in self.layers],
+            coupling_names=[c.name for c in self.couplings],
+        )
+
+    def _theta_blocks(self) -> list[str]:
+        names = [f"{layer.name}_bias" for layer in self.layers]
+        names += [c.name for c in self.couplings]
+        names += [f"{layer.name}_gamma" for layer in self.layers if layer.quantum]
+        return names
+
+    def theta(self) -> np.ndarray:
+        """The parameters as one float64 vector, in the term order of :meth:`hamiltonian_family`."""
+        return np.concatenate(
+            [self._params[n].detach().cpu().double().ravel().numpy() for n in self._theta_blocks()]
+        )
+
+    def load_theta(self, theta: np.ndarray) -> None:
+        """Set the parameters from a vector in the order of :meth:`theta` (in place)."""
+        theta = np.asarray(theta, dtype=np.float64).ravel()
+        sizes = [self._params[n].numel() for n in self._theta_blocks()]
+        if theta.size != sum(sizes):
+            raise ValueError(f"theta must have {sum(sizes)} entries, got {theta.size}")
+        for name, part in zip(
+            self._theta_blocks(), np.split(theta, np.cumsum(sizes)[:-1]), strict=True
+        ):
+            target = self._params[name]
+            target.copy_(torch.from_numpy(part).reshape(target.shape).to(target))
+
+    # ------------------------------------------------------------------ sampling
+    def sample(
+        self,
+        n_samples: int,
+        *,
+        sampler: str = "exact",
+        steps: int = 1000,
+        init: Tensor | None = None,
+        seed: int | None = None,
+    ) -> Tensor:
+        """Draw visible samples by running ``steps`` sweeps of a kernel of :mod:`qdoem.sampling`.
+
+        Parameters
+        ----------
+        n_samples : int
+            Number of chains (rows returned).
+        sampler : {"exact", "plain", "twin-mh", "heat-bath"}
+            The kernel, as in training. ``"plain"`` is the uncorrected chain: its stationary law
+            is not ``p(v)`` at Gamma != 0.
+        steps : int
+            Sweeps per chain.
+        init : Tensor, optional
+            Starting visible values ``(n_samples, n_visible)`` (e.g. data); uniform {0,1} noise
+            (standard normal for Gaussian units) if omitted.
+        seed : int, optional
+            Seed of the chains (defaults to the model seed).
+        """
+        from qdoem.estimators import ClosedFormEstimator
+
+        check_sampler(sampler)
+        if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise ValueError(f"steps must be a non-negative int, got {steps!r}")
+        seed = self.seed if seed is None else seed
+        gen = seeded_generator(derive_seed(seed, HOST), self.device)
+        if init is None:
+            shape = (n_samples, self.n_visible)
+            if self.layers[0].binary:
+                v = (torch.rand(shape, generator=gen, device=self.device) < 0.5).to(self.dtype)
+            else:
+                v = torch.randn(shape, generator=gen, device=self.device, dtype=self.dtype)
+        else:
+            v = self._as_input(init, "init")
+            if v.shape[0] != n_samples:
+                raise ValueError(f"init has {v.shape[0]} rows, expected n_samples={n_samples}")
+        estimator = ClosedFormEstimator()
+        state = self.chain_state(v, gen)
+        for _ in range(steps):
+            sweep(self, state, sampler, estimator, gen)
+        return state.values[0]
+
+    # ------------------------------------------------------------------ estimator surface
+    @classmethod
+    def param_names(cls) -> list[str]:
+        """Constructor arguments (scikit-learn's ``get_params`` keys), subclass first."""
+        names: list[str] = []
+        for klass in cls.__mro__:
+            if not issubclass(klass, LayeredModel):
+                continue
+            for p in inspect.signature(klass.__init__).parameters.values():
+                if p.name in ("self", "layers", "coupling_names") or p.kind in (
+                    p.VAR_KEYWORD,
+                    p.VAR_POSITIONAL,
+                ):
+                    continue
+                if p.name not in names:
+                    names.append(p.name)
+        return names
+
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments (scikit-learn style)."""
+        return {k: getattr(self, k) for k in self.param_names()}
+
+    def _as_input(self, x: Any, name: str = "X") -> Tensor:
+        x = torch.as_tensor(x)
+        if x.ndim == 1:
+            x = x[None, :]
+        self.layers[0].check_values(x, name)
+        return x.to(device=self.device, dtype=self.dtype)
+
+    def check_data(self, data: Tensor, name: str = "data") -> None:
+        """Raise ``ValueError`` naming ``name`` unless ``data`` is a non-empty visible batch."""
+        self.layers[0].check_values(data, name)
+        if data.shape[0] == 0:
+            raise ValueError(f"{name} is empty")
+
+    def init_from_data(self, data: Tensor) -> None:
+        """Initialise the visible layer's offset from the data (e.g. log-odds), in place."""
+        self.layers[0].init_from_data(data, self._layer_params[0])
+
+    def train_config(self) -> TrainConfig:
+        """The :class:`~qdoem.training.TrainConfig` of this model's training hyperparameters."""
+        params = self.get_params()
+        params["epochs"] = params.pop("n_epochs")
+        if params["backend"] is not None and not isinstance(params["backend"], str):
+            params["backend"] = getattr(params["backend"], "name", type(params["backend"]).__name__)
+        return TrainConfig.from_dict(params)
+
+    def _make_trainer(self) -> Trainer:
+        from qdoem.estimators import make_estimator
+
+        config = self.train_config()
+        estimator = make_estimator(self.backend, self.shots, self.seed)
+        return Trainer(self, config, estimator=estimator)
+
+    def _fitted(self) -> LayeredModel:
+        self.history_ = list(self._trainer.history)
+        self.n_iter_ = self._trainer.epoch
+        self.estimator_ = self._trainer.estimator
+        return self
+
+    def fit(self, X: Any, y: Any = None) -> LayeredModel:
+        """Train from a fresh initialisation (scikit-learn semantics) for ``n_epochs``.
+
+        Use :meth:`partial_fit` to continue from the current parameters.
+        """
+        X = self._as_input(X)
+        self._init_parameters()
+        self._trainer = self._make_trainer()
+        self._trainer.fit(X)
+        return self._fitted()
+
+    def partial_fit(self, X: Any, y: Any = None) -> LayeredModel:
+        """One DO-EM pass over ``X`` (keeps optimiser and chain state between calls)."""
+        X = self._as_input(X)
+        if self._trainer is None:
+            self._trainer = self._make_trainer()
+        self._trainer.train_epoch(X)
+        return self._fitted()
+
+    def score_samples(self, X: Any, **options: Any) -> Tensor:
+        """``log p(v)`` per sample (exact or AIS, see :meth:`log_prob`)."""
+        return self.log_prob(X, **options)
+
+    def transform(self, X: Any) -> Tensor:
+        """First hidden layer's means ``<n_j>`` given each row (mean field for deep models)."""
+        v = self._as_input(X)
+        if len(self.layers) == 2:
+            return self.conditional(1, self.field(1, [v, None]))["mean"]
+        return mean_field(self, {0: v}, iterations=MEAN_FIELD_ITERATIONS)[1]["mean"]
+
+    def state_dict(self) -> dict[str, Any]:
+        params = self.get_params()
+        params["dtype"] = _dtype_name(self.dtype)
+        params["matmul_dtype"] = _dtype_name(self.matmul_dtype)
+        if params["backend"] is not None and not isinstance(params["backend"], str):
+            params["backend"] = getattr(params["backend"], "name", None)
+        return {
+            "model": self.model_name,
+            "format": STATE_FORMAT,
+            "hyperparameters": params,
+            "parameters": {k: v.detach().cpu().clone() for k, v in self._params.items()},
+        }
+
+    def _legacy_parameters(self, params: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Parameters saved by an older qdoem, renamed to this version's names."""
+        return params
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Copy saved parameters into this model (shapes and names must match)."""
+        params = dict(state["parameters"])
+        if state.get("format", 1) < STATE_FORMAT:
+            params = self._legacy_parameters(params)
+        missing = sorted(set(self._params) - set(params))
+        unknown = sorted(set(params) - set(self._params))
+        if missing or unknown:
+            raise ValueError(
+                f"checkpoint does not match {type(self).__name__}: missing {missing}, "
+                f"unknown {unknown}"
+            )
+        for name, value in params.items():
+            current = self._params[name]
+            if current.shape != value.shape:
+                raise ValueError(
+                    f"{name}: checkpoint shape {tuple(value.shape)} != {tuple(current.shape)}"
+                )
+            current.copy_(value.to(current))
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Save hyperparameters and parameters (atomic write)."""
+        atomic_torch_save(self.state_dict(), path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str | None = None) -> LayeredModel:
+        """Load a model saved with :meth:`save` (any registered model type)."""
+        return model_from_state(torch.load(path, map_location="cpu", weights_only=True), device)
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{layer.name}={layer.size}" for layer in self.layers)
+        return f"{type(self).__name__}({sizes})"
+
+
+def check_sizes(**sizes: Any) -> None:
+    """Raise ``ValueError`` naming the argument unless every size is a positive int."""
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+def _check_structure(layers: tuple[Layer, ...]) -> None:
+    if len(layers) < 2:
+        raise ValueError(f"a model needs a visible and at least one hidden layer, got {layers}")
+    if any(not isinstance(layer, Layer) for layer in layers):
+        raise ValueError(f"layers must be qdoem.layers.Layer instances, got {layers}")
+    names = [layer.name for layer in layers]
+    if len(set(names)) != len(names):
+        raise ValueError(f"layer names must be distinct, got {names}")
+    if layers[0].quantum:
+        raise ValueError(
+            "the visible layer must be classical: X terms on visible units break Condition S "
+            "(the Petz E-step no longer saturates the QELBO)"
+        )
+    for k in range(1, len(layers) - 1):
+        if layers[k].quantum and layers[k + 1].quantum:
+            raise ValueError(
+                f"quantum layers {layers[k].name!r} and {layers[k + 1].name!r} are neighbours: "
+                f"their conditional is no longer a product of 1-qubit Gibbs states, so the "
+                f"closed-form E-step is lost"
+            )
+    for layer in layers[1:]:
+        if not layer.binary:
+            raise ValueError(f"hidden layer {layer.name!r} must have {{0,1}} units")
+
+
+def build_model(name: str, *args: Any, **options: Any) -> LayeredModel:
+    """``MODELS[name](*args, **options)``: a registered model by name (see :data:`MODELS`)."""
+    key = name.lower()
+    if key not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of {sorted(MODELS)}")
+    return MODELS[key](*args, **options)
+
+
+def model_from_state(state: dict[str, Any], device: str | None = None) -> LayeredModel:
+    """Rebuild a model from :meth:`LayeredModel.state_dict` output (or an older qdoem's)."""
+    if state.get("model") not in MODELS:
+        raise ValueError(f"unknown model {state.get('model')!r}; choose one of {sorted(MODELS)}")
+    cls = MODELS[state["model"]]
+    names = cls.param_names()
+    hyper = {k: v for k, v in state["hyperparameters"].items() if k in names}
+    if device is not None:
+        hyper["device"] = device
+    model = build_model(state["model"], hyper.pop("n_visible"), **hyper)
+    model.load_state_dict(state)
+    return model

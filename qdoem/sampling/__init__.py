@@ -1,0 +1,24 @@
+"""Samplers for CQ-LVMs: Markov-chain kernels, mean field, AIS, and exact transition matrices.
+
+Training (:mod:`qdoem.training`), ``model.sample`` and AIS all run the kernels of
+:mod:`qdoem.sampling.kernels` (``"exact"``, ``"plain"``, ``"twin-mh"``, ``"heat-bath"``) on a
+:class:`ChainState`. The plain block-Gibbs chain is biased at Gamma != 0; the other three leave
+the model's law invariant for every Gamma (MATH-NOTES).
+"""
+
+from qdoem.sampling.ais import AISResult, ais_log_partition, default_betas
+from qdoem.sampling.kernels import EXACT_SAMPLERS, SAMPLERS, check_sampler, sweep
+from qdoem.sampling.mean_field import mean_field
+from qdoem.sampling.state import ChainState
+
+__all__ = [
+    "AISResult",
+    "ChainState",
+    "EXACT_SAMPLERS",
+    "SAMPLERS",
+    "ais_log_partition",
+    "check_sampler",
+    "default_betas",
+    "mean_field",
+    "sweep",
+]

@@ -1,0 +1,207 @@
+"""Markov-chain kernels over the layers of a CQ-LVM; each call is one sweep.
+
+============  ===============================================================================
+``"exact"``   Z-basis MH-within-Gibbs (MATH-NOTES): each quantum layer is measured in the Z basis
+              (its exact conditional; a circuit shot when the estimator is a backend), each
+              classical layer next to a quantum one is proposed from its classical conditional and
+              accepted with ``min(1, exp(w(x') - w(x)))``, ``w = sum_j log_diagonal`` of the
+              neighbouring quantum units. Leaves the Z-basis diagonal ``<x|rho|x>`` invariant,
+              hence the visible marginal ``p(v)``, for every Gamma. QPU-native. The default.
+``"plain"``   The same sweep without the MH test: exact only at Gamma = 0. The uncorrected chain
+              of the paper, kept for comparison (its stationary law is not ``p(v)`` at Gamma != 0).
+``"twin-mh"`` MH-corrected classical proposal: the Gamma = 0 twin's block Gibbs move on the
+              classical layers, accepted with the ratio of ``p / p_twin`` (closed form). Exact.
+              Needs every sampled classical layer to have only quantum neighbours (a QRBM).
+``"heat-bath"`` Sequential heat bath over the visible units on the closed-form visible marginal
+              (one hidden layer, {0,1} visible units). Exact; cost grows with ``n_visible``.
+============  ===============================================================================
+
+Sweep order: the odd layers, then the even layers (for a QRBM: hidden, then visible). At
+``Gamma = 0`` every kernel is the classical block-Gibbs sweep, draw for draw, so a ``Gamma = 0``
+model samples exactly like its classical twin.
+
+Kernels take the model, a :class:`~qdoem.sampling.state.ChainState`, an estimator (where the
+quantum layers' statistics and Z-basis samples come from, see :mod:`qdoem.estimators`), a torch
+generator for the classical draws and MH tests, and the set of clamped layers (never updated).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import torch
+from torch import Tensor
+
+from qdoem.sampling.state import ChainState
+
+__all__ = ["EXACT_SAMPLERS", "SAMPLERS", "check_sampler", "sweep"]
+
+
+def sweep(
+    model,
+    state: ChainState,
+    sampler: str,
+    estimator,
+    generator: torch.Generator,
+    clamped: Iterable[int] = (),
+) -> None:
+    """Advance every chain of ``state`` by one sweep of the kernel ``sampler``, in place."""
+    SAMPLERS[check_sampler(sampler)](model, state, estimator, generator, frozenset(clamped))
+
+
+def check_sampler(sampler: str) -> str:
+    """Return ``sampler`` if it names a kernel, else raise ``ValueError`` listing them."""
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be one of {sorted(SAMPLERS)}, got {sampler!r}")
+    return sampler
+
+
+# ---------------------------------------------------------------------- layer updates
+def _gibbs_update(model, state: ChainState, k: int, estimator, generator) -> None:
+    """Draw layer ``k`` from its conditional: a Z-basis measurement for a quantum layer."""
+    layer = model.layers[k]
+    if layer.quantum:
+        field = state.field(model, k)
+        x = estimator.sample(layer, field, model.layer_params(k), state.stats.get(k), generator)
+    else:
+        x = layer.sample(state.statistics(model, k), generator)
+    state.set_value(k, x)
+
+
+def _active_quantum_neighbours(model, k: int) -> list[int]:
+    """Neighbours of layer ``k`` whose transverse fields are not all zero."""
+    return [
+        q
+        for q in (k - 1, k + 1)
+        if 0 <= q < len(model.layers)
+        and model.layers[q].quantum
+        and not model.layers[q].acts_classically(model.layer_params(q))
+    ]
+
+
+def _accept(log_alpha: Tensor, state: ChainState, generator) -> Tensor:
+    """Metropolis-Hastings decisions ``log u < log_alpha`` (boolean, one per chain)."""
+    u = torch.rand(log_alpha.shape, generator=generator, device=log_alpha.device)
+    accepted = u.log_().to(log_alpha.dtype) < log_alpha
+    state.count_mh(accepted)
+    return accepted
+
+
+def _mh_update(model, state: ChainState, k: int, generator, neighbours: list[int]) -> None:
+    """Propose classical layer ``k`` from its classical conditional; accept with the change of
+    ``sum_j log_diagonal`` of its quantum neighbours, whose Z-basis values stay fixed."""
+    layer = model.layers[k]
+    old = state.values[k]
+    proposal = layer.sample(state.statistics(model, k), generator)
+    values = list(state.values)
+    values[k] = proposal
+    log_alpha = None
+    fields = {}
+    for q in neighbours:
+        c_old = state.field(model, q)
+        c_new = model.field(q, values)
+        term = model.layers[q].log_diagonal_ratio(
+            c_old, c_new, model.layer_params(q), state.values[q]
+        )
+        log_alpha = term if log_alpha is None else log_alpha + term
+        fields[q] = (c_old, c_new)
+    accepted = _accept(log_alpha, state, generator)[:, None]
+    # Layer k's own cached statistics (the proposal law) stay valid: its neighbours are unchanged.
+    state.set_value(k, torch.where(accepted, proposal, old))
+    for q, (c_old, c_new) in fields.items():
+        state.fields[q] = torch.where(accepted, c_new, c_old)
+
+
+# ---------------------------------------------------------------------- kernels
+def _plain(model, state: ChainState, estimator, generator, clamped: frozenset[int]) -> None:
+    for k in model.sweep_order:
+        if k not in clamped:
+            _gibbs_update(model, state, k, estimator, generator)
+
+
+def _exact(model, state: ChainState, estimator, generator, clamped: frozenset[int]) -> None:
+    for k in model.sweep_order:
+        if k in clamped:
+            continue
+        neighbours = [] if model.layers[k].quantum else _active_quantum_neighbours(model, k)
+        if neighbours and state.values[k] is not None:
+            _mh_update(model, state, k, generator, neighbours)
+        else:
+            _gibbs_update(model, state, k, estimator, generator)
+
+
+def _twin_weight(model, state: ChainState, quantum: list[int], fields=None) -> Tensor:
+    """``sum over quantum units of log Z_unit - log Z_twin`` at the classical values."""
+    total = None
+    for q in quantum:
+        field = state.field(model, q) if fields is None else fields[q]
+        w = model.layers[q].twin_log_ratio(field, model.layer_params(q)).sum(-1)
+        total = w if total is None else total + w
+    return total
+
+
+def _twin_mh(model, state: ChainState, estimator, generator, clamped: frozenset[int]) -> None:
+    layers = model.layers
+    quantum = [q for q in model.sweep_order if layers[q].quantum]
+    if not any(not layers[q].acts_classically(model.layer_params(q)) for q in quantum):
+        return _plain(model, state, estimator, generator, clamped)  # classical: exact already
+    classical = [k for k in model.sweep_order if not layers[k].quantum and k not in clamped]
+    for k in classical:
+        if any(0 <= j < len(layers) and not layers[j].quantum for j in (k - 1, k + 1)):
+            raise ValueError(
+                f"sampler 'twin-mh' needs every sampled classical layer to have only quantum "
+                f"neighbours (layer {layers[k].name!r} does not); use sampler='exact'"
+            )
+    old_weight = state.twin_log_weight
+    if old_weight is None:
+        old_weight = _twin_weight(model, state, quantum)
+    old_fields = {q: state.field(model, q) for q in quantum}
+    old_values = {k: state.values[k] for k in classical}
+    # The twin's block move: quantum layers drawn as classical units, then every classical layer.
+    for q in quantum:
+        twin = layers[q].twin_statistics(old_fields[q], model.layer_params(q))
+        state.set_value(q, layers[q].sample(twin, generator))
+    for k in classical:  # independent given the quantum layers
+        state.set_value(k, layers[k].sample(state.statistics(model, k), generator))
+    new_fields = {q: model.field(q, state.values) for q in quantum}
+    new_weight = _twin_weight(model, state, quantum, new_fields)
+    accepted = _accept(new_weight - old_weight, state, generator)
+    keep = accepted[:, None]
+    for k in classical:
+        state.set_value(k, torch.where(keep, state.values[k], old_values[k]))
+    for q in quantum:
+        state.fields[q] = torch.where(keep, new_fields[q], old_fields[q])
+        state.stats.pop(q, None)
+    state.twin_log_weight = torch.where(accepted, new_weight, old_weight)
+
+
+def _heat_bath(model, state: ChainState, estimator, generator, clamped: frozenset[int]) -> None:
+    layers = model.layers
+    if len(layers) != 2 or not layers[0].binary:
+        raise ValueError("sampler 'heat-bath' needs one hidden layer and {0,1} visible units")
+    if 0 in clamped:
+        return
+    hidden, params = layers[1], model.layer_params(1)
+    w = model.weights_between(0)
+    bias = model.layer_params(0)["bias"]
+    v = state.values[0].clone()
+    c = state.field(model, 1).clone()
+    for i in range(v.shape[1]):
+        c_off = c - v[:, i : i + 1] * w[i]
+        logit = bias[i] + (
+            hidden.log_partition(c_off + w[i], params) - hidden.log_partition(c_off, params)
+        ).sum(-1)
+        u = torch.rand(v.shape[0], generator=generator, device=v.device, dtype=v.dtype)
+        v[:, i] = (u < torch.sigmoid(logit)).to(v.dtype)
+        c = c_off + v[:, i : i + 1] * w[i]
+    state.set_value(0, v)
+
+
+SAMPLERS: dict[str, Callable[..., None]] = {
+    "exact": _exact,
+    "plain": _plain,
+    "twin-mh": _twin_mh,
+    "heat-bath": _heat_bath,
+}
+#: The kernels whose stationary law is the model's, for every Gamma.
+EXACT_SAMPLERS = ("exact", "twin-mh", "heat-bath")

@@ -1,0 +1,108 @@
+"""Training settings of the DO-EM trainer."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from qdoem.sampling.kernels import SAMPLERS
+from qdoem.training.optim import SCHEDULES
+
+__all__ = ["TrainConfig"]
+
+
+def _positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation and sampling settings of :class:`~qdoem.training.Trainer`.
+
+    Attributes
+    ----------
+    epochs, batch_size : int
+        Passes over the data and mini-batch size.
+    learning_rate, momentum, weight_decay : float
+        Momentum SGD ascent; weight decay on the couplings only.
+    lr_schedule, lr_final_ratio :
+        ``"constant"``, ``"linear"`` or ``"cosine"`` decay towards ``lr * lr_final_ratio``.
+    cd_k : int
+        Sweeps of the negative-phase chains per step.
+    persistent : bool
+        Persistent chains (PCD) instead of chains restarted at the data (CD-k).
+    sampler : str
+        Negative-phase kernel (:data:`qdoem.sampling.SAMPLERS`): ``"exact"`` (Z-basis
+        MH-within-Gibbs, the default), ``"plain"`` (the uncorrected chain of the paper, biased
+        at Gamma != 0, for comparison), ``"twin-mh"``, ``"heat-bath"``.
+    backend : str or None
+        Circuit backend for the quantum layers' statistics and Z-basis samples
+        (:func:`backends.get_backend` names); None is the closed form.
+    shots : int or None
+        Shots per unit and basis on ``backend``.
+    seed : int
+        Every random draw of step ``s`` of epoch ``e`` comes from streams seeded by
+        ``(seed, e, s)``: resumed runs repeat uninterrupted ones bit for bit.
+    init_visible_from_data : bool
+        Set the visible offsets from the data (log-odds) before the first step.
+    track_nll : int
+        Log the exact training NLL every epoch when ``n_visible`` is at most this (0: never).
+    """
+
+    epochs: int = 10
+    batch_size: int = 100
+    learning_rate: float = 0.05
+    momentum: float = 0.5
+    weight_decay: float = 1e-4
+    lr_schedule: str = "constant"
+    lr_final_ratio: float = 0.1
+    cd_k: int = 1
+    persistent: bool = False
+    sampler: str = "exact"
+    backend: str | None = None
+    shots: int | None = 1000
+    seed: int = 0
+    init_visible_from_data: bool = True
+    track_nll: int = 16
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "cd_k"):
+            _positive_int(name, getattr(self, name))
+        if not _number("learning_rate", self.learning_rate) > 0:
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+        if not 0.0 <= _number("momentum", self.momentum) < 1.0:
+            raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
+        if _number("weight_decay", self.weight_decay) < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        _number("lr_final_ratio", self.lr_final_ratio)
+        if self.lr_schedule not in SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {SCHEDULES}, got {self.lr_schedule!r}")
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"sampler must be one of {sorted(SAMPLERS)}, got {self.sampler!r}")
+        if self.backend is not None and not isinstance(self.backend, str):
+            raise ValueError(f"backend must be a backend name or None, got {self.backend!r}")
+        if self.shots is not None and (
+            isinstance(self.shots, bool) or not isinstance(self.shots, int) or self.shots < 1
+        ):
+            raise ValueError(f"shots must be a positive integer or None, got {self.shots!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative int, got {self.seed!r}")
+        if isinstance(self.track_nll, bool) or not isinstance(self.track_nll, int):
+            raise ValueError(f"track_nll must be an int, got {self.track_nll!r}")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        """The settings among ``d``'s keys (other keys are ignored)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
