@@ -47,21 +47,6 @@ INSTALL_HINTS: dict[str, str] = {
 }
 
 
-def _load(module: str, backend: str) -> Any:
-    """Import a backend module; a missing optional package raises ImportError with its install
-    command."""
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as err:
-        package = (err.name or "").split(".")[0]
-        if package not in INSTALL_HINTS:
-            raise
-        raise ImportError(
-            f"backend {backend!r} needs {package}, which is not installed; install it with: "
-            f"{INSTALL_HINTS[package]}"
-        ) from err
-
-
 def available_backends() -> dict[str, str]:
     """Backend name patterns and one-line descriptions."""
     return dict(BACKENDS)
@@ -88,6 +73,19 @@ def get_backend(name: str, **options: Any) -> Backend:
     """
     if not isinstance(name, str):
         raise ValueError(f"backend name must be a string, got {name!r}")
+    try:
+        return _build(name, options)
+    except ModuleNotFoundError as err:  # an optional package the backend needs is missing
+        package = (err.name or "").split(".")[0]
+        if package not in INSTALL_HINTS:
+            raise
+        raise ImportError(
+            f"backend {name!r} needs {package}, which is not installed; install it with: "
+            f"{INSTALL_HINTS[package]}"
+        ) from err
+
+
+def _build(name: str, options: dict[str, Any]) -> Backend:
     kind, _, arg = name.partition(":")
     needs_arg = {"aer-noisy", "pennylane", "ibm"}
     if kind in needs_arg and not arg:
@@ -97,20 +95,20 @@ def get_backend(name: str, **options: Any) -> Backend:
     if kind not in needs_arg and arg:
         raise ValueError(f"backend {kind!r} takes no ':' argument, got {name!r}")
     if kind == "exact":
-        return _load("backends.exact", name).ExactBackend(**options)
+        return importlib.import_module("backends.exact").ExactBackend(**options)
     if kind in ("aer", "aer-density"):
         method = "statevector" if kind == "aer" else "density_matrix"
-        return _load("backends.aer", name).AerBackend(method, **options)
+        return importlib.import_module("backends.aer").AerBackend(method, **options)
     if kind == "aer-noisy":
-        fake = _load("backends.ibm", name).fake_backend(arg)
-        backend = _load("backends.aer", name).AerBackend(
+        fake = importlib.import_module("backends.ibm").fake_backend(arg)
+        backend = importlib.import_module("backends.aer").AerBackend(
             "density_matrix", fake_backend=fake, **options
         )
         backend.name = name
         return backend
     if kind == "pennylane":
-        return _load("backends.pennylane", name).PennyLaneBackend(arg, **options)
+        return importlib.import_module("backends.pennylane").PennyLaneBackend(arg, **options)
     if kind == "ibm":
-        return _load("backends.ibm", name).IBMBackend(arg, **options)
+        return importlib.import_module("backends.ibm").IBMBackend(arg, **options)
     known = ", ".join(BACKENDS)
     raise ValueError(f"unknown backend {name!r}; known: {known}")

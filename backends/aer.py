@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import qiskit_aer  # noqa: F401  (fail at construction, with the install hint, not mid-run)
 from qiskit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 

@@ -131,6 +131,8 @@ cd_k, persistent, sampler, backend, shots :
     model_name: ClassVar[str] = ""
     #: Whether the model carries transverse fields (the CLI refuses circuit backends otherwise).
     quantum: ClassVar[bool] = False
+    #: Parameter names of qdoem 0.1 (state format 1) -> this version's (None: dropped).
+    V1_NAMES: ClassVar[dict[str, str | None]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -618,10 +620,18 @@ cd_k, persistent, sampler, backend, shots :
         names += [f"{layer.name}_gamma" for layer in self.layers if layer.quantum]
         return names
 
-    def theta(self) -> np.ndarray:
-        """The parameters as one float64 vector, in the term order of :meth:`hamiltonian_family`."""
+    def theta(self, values: dict[str, Tensor] | None = None) -> np.ndarray:
+        """The parameters as one float64 vector, in the term order of :meth:`hamiltonian_family`.
+
+        ``values``: any dict keyed like :meth:`parameters` (sufficient statistics, gradients)
+        to flatten in the same order instead.
+        """
+        values = self._params if values is None else values
+        missing = [n for n in self._theta_blocks() if n not in values]
+        if missing:
+            raise ValueError(f"values has no entries for {missing}")
         return np.concatenate(
-            [self._params[n].detach().cpu().double().ravel().numpy() for n in self._theta_blocks()]
+            [values[n].detach().cpu().double().ravel().numpy() for n in self._theta_blocks()]
         )
 
     def load_theta(self, theta: np.ndarray) -> None:
@@ -791,15 +801,17 @@ cd_k, persistent, sampler, backend, shots :
             "parameters": {k: v.detach().cpu().clone() for k, v in self._params.items()},
         }
 
-    def _legacy_parameters(self, params: dict[str, Tensor]) -> dict[str, Tensor]:
-        """Parameters saved by an older qdoem, renamed to this version's names."""
-        return params
+    def upgrade_names(self, values: dict[str, Tensor], state_format: int) -> dict[str, Tensor]:
+        """A dict keyed by parameter names of state format ``state_format`` (parameters,
+        optimiser velocities), renamed to this version's names (see ``V1_NAMES``)."""
+        if state_format >= STATE_FORMAT:
+            return values
+        renamed = {self.V1_NAMES.get(k, k): v for k, v in values.items()}
+        return {k: v for k, v in renamed.items() if k is not None}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Copy saved parameters into this model (shapes and names must match)."""
-        params = dict(state["parameters"])
-        if state.get("format", 1) < STATE_FORMAT:
-            params = self._legacy_parameters(params)
+        params = self.upgrade_names(dict(state["parameters"]), state.get("format", 1))
         missing = sorted(set(self._params) - set(params))
         unknown = sorted(set(params) - set(self._params))
         if missing or unknown:

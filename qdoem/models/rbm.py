@@ -72,6 +72,7 @@ class QRBM(_OneHiddenLayer):
 
     model_name = "qrbm"
     quantum = True
+    V1_NAMES = {"gamma": "hidden_gamma"}  # qdoem 0.1 called the transverse fields "gamma"
 
     def __init__(
         self,
@@ -96,12 +97,6 @@ class QRBM(_OneHiddenLayer):
         """Transverse fields ``Gamma`` of the hidden qubits."""
         return self._params["hidden_gamma"]
 
-    def _legacy_parameters(self, params: dict[str, Tensor]) -> dict[str, Tensor]:
-        # qdoem 0.1 called the hidden transverse field "gamma".
-        if "gamma" in params:
-            params["hidden_gamma"] = params.pop("gamma")
-        return params
-
 
 class RBM(_OneHiddenLayer):
     """Classical RBM: the QRBM with ``Gamma = 0``, using ``sigmoid`` and ``softplus``.
@@ -115,6 +110,7 @@ class RBM(_OneHiddenLayer):
     """
 
     model_name = "rbm"
+    V1_NAMES = {"gamma": None}  # qdoem 0.1 stored the RBM's (zero) transverse fields too
 
     def __init__(self, n_visible: int, n_hidden: int, **options: Any) -> None:
         for key in ("gamma_init", "learn_gamma"):
@@ -128,8 +124,3 @@ class RBM(_OneHiddenLayer):
     def gamma(self) -> Tensor:
         """The transverse fields of the classical twin: identically 0."""
         return torch.zeros(self.n_hidden, device=self.device, dtype=self.dtype)
-
-    def _legacy_parameters(self, params: dict[str, Tensor]) -> dict[str, Tensor]:
-        # qdoem 0.1 stored the RBM's (always zero) transverse fields too.
-        params.pop("gamma", None)
-        return params

@@ -100,7 +100,7 @@ def ais_log_partition(
     if isinstance(n_chains, bool) or not isinstance(n_chains, int) or n_chains < 2:
         raise ValueError(f"n_chains must be an int >= 2, got {n_chains!r}")
     check_sampler(sampler)
-    if sampler not in EXACT_SAMPLERS and model.is_quantum():
+    if sampler not in EXACT_SAMPLERS and model.has_transverse_field():
         raise ValueError(
             f"AIS needs transitions that leave each tempered law invariant; sampler {sampler!r} "
             f"is biased at Gamma != 0 (use one of {EXACT_SAMPLERS})"

@@ -130,6 +130,22 @@ def _exact(model, state: ChainState, estimator, generator, clamped: frozenset[in
             _gibbs_update(model, state, k, estimator, generator)
 
 
+def check_twin_structure(model, classical: Iterable[int]) -> None:
+    """Raise ``ValueError`` unless every layer in ``classical`` has only quantum neighbours.
+
+    The twin's block move draws the quantum layers, then every classical layer given them; that
+    is a Gibbs move of the classical layers' joint only if they are independent given the
+    quantum layers.
+    """
+    layers = model.layers
+    for k in classical:
+        if any(0 <= j < len(layers) and not layers[j].quantum for j in (k - 1, k + 1)):
+            raise ValueError(
+                f"sampler 'twin-mh' needs every sampled classical layer to have only quantum "
+                f"neighbours (layer {layers[k].name!r} does not); use sampler='exact'"
+            )
+
+
 def _twin_weight(model, state: ChainState, quantum: list[int], fields=None) -> Tensor:
     """``sum over quantum units of log Z_unit - log Z_twin`` at the classical values."""
     total = None
@@ -146,12 +162,7 @@ def _twin_mh(model, state: ChainState, estimator, generator, clamped: frozenset[
     if not any(not layers[q].acts_classically(model.layer_params(q)) for q in quantum):
         return _plain(model, state, estimator, generator, clamped)  # classical: exact already
     classical = [k for k in model.sweep_order if not layers[k].quantum and k not in clamped]
-    for k in classical:
-        if any(0 <= j < len(layers) and not layers[j].quantum for j in (k - 1, k + 1)):
-            raise ValueError(
-                f"sampler 'twin-mh' needs every sampled classical layer to have only quantum "
-                f"neighbours (layer {layers[k].name!r} does not); use sampler='exact'"
-            )
+    check_twin_structure(model, classical)
     old_weight = state.twin_log_weight
     if old_weight is None:
         old_weight = _twin_weight(model, state, quantum)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from qdoem.sampling.kernels import check_sampler
+from qdoem.sampling.kernels import check_sampler, check_twin_structure
 from qdoem.theory.bits import basis_states
 
 __all__ = ["state_layers", "transition_matrix"]
@@ -30,10 +30,12 @@ def state_layers(model, sampler: str) -> tuple[int, ...]:
     """The layers whose values make up a chain's state for ``sampler``.
 
     All layers for ``"exact"`` and ``"plain"``; the classical layers for ``"twin-mh"`` (the
-    quantum ones are summed out in closed form); the visible layer for ``"heat-bath"``.
+    quantum ones are summed out in closed form; a model without quantum layers is sampled by
+    plain block Gibbs); the visible layer for ``"heat-bath"``.
     """
     check_sampler(sampler)
-    if sampler in ("exact", "plain"):
+    no_quantum = not any(layer.quantum for layer in model.layers)
+    if sampler in ("exact", "plain") or (sampler == "twin-mh" and no_quantum):
         return tuple(range(len(model.layers)))
     if sampler == "twin-mh":
         return tuple(k for k, layer in enumerate(model.layers) if not layer.quantum)
@@ -74,7 +76,7 @@ def transition_matrix(model, sampler: str) -> tuple[np.ndarray, tuple[int, ...]]
     if any(not layer.binary for layer in model.layers):
         raise ValueError("transition matrices need {0,1} units in every layer")
     m = model.to_float64()
-    if sampler in ("exact", "plain"):
+    if len(layers) == len(model.layers):  # exact, plain, or twin-mh on a classical model
         return _gibbs_matrix(m, sampler == "exact"), layers
     if sampler == "twin-mh":
         return _twin_matrix(m, layers), layers
@@ -127,6 +129,7 @@ def _diag_weight(model, parts: list[Tensor], quantum: list[int]) -> np.ndarray:
 
 
 def _twin_matrix(model, classical: tuple[int, ...]) -> np.ndarray:
+    check_twin_structure(model, classical)
     layers = model.layers
     quantum = [k for k, layer in enumerate(layers) if layer.quantum]
     _, c_parts = _configs(model, classical)

@@ -74,6 +74,8 @@ class CQLVM(Protocol):
 
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
+    def upgrade_names(self, values: dict[str, Tensor], state_format: int) -> dict[str, Tensor]: ...
+
 
 class Trainer:
     """Owns the DO-EM loop, optimiser, chains, checkpoints and metrics.
@@ -272,7 +274,8 @@ class Trainer:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        fmt = state["model"].get("format", 1)  # 1: qdoem 0.1, whose names were different
+        self.optimizer.load_state_dict(self.model.upgrade_names(dict(state["optimizer"]), fmt))
         self.epoch = int(state["epoch"])
         self.step = int(state["step"])
         self.history = list(state["history"])

@@ -59,3 +59,34 @@ def test_bad_families():
         HamiltonianFamily([np.array([[0, 1], [0, 0]])])
     with pytest.raises(ValueError, match="theta must have 2 entries"):
         HamiltonianFamily(["Z", "X"]).hamiltonian([1.0])
+
+
+def test_layered_family_is_the_occupation_hamiltonian():
+    """H = -b.n - n^T W n - Gamma.X with n = (I - Z)/2, built term by term from matrices."""
+    n1 = np.diag([0.0, 1.0])
+    fam = HamiltonianFamily.layered((1, 2), quantum=[1], layer_names=["v", "h"])
+    assert fam.names == [
+        "v_bias[0]", "h_bias[0]", "h_bias[1]", "weights[0,0]", "weights[0,1]",
+        "h_gamma[0]", "h_gamma[1]",
+    ]  # fmt: skip
+    theta = np.array([0.3, -0.2, 0.5, 0.7, -1.1, 0.4, 0.9])
+
+    def k(*ops):
+        out = np.eye(1)
+        for op in ops:
+            out = np.kron(out, op)
+        return out
+
+    expected = -(
+        0.3 * k(n1, I2, I2)
+        - 0.2 * k(I2, n1, I2)
+        + 0.5 * k(I2, I2, n1)
+        + 0.7 * k(n1, n1, I2)
+        - 1.1 * k(n1, I2, n1)
+        + 0.4 * k(I2, X, I2)
+        + 0.9 * k(I2, I2, X)
+    )
+    np.testing.assert_allclose(fam.hamiltonian(theta), expected)
+    assert fam.is_cq(1) and not fam.is_cq(2)
+    deep = HamiltonianFamily.layered((2, 1, 2), quantum=[1])
+    assert deep.names[-1] == "layer1_gamma[0]" and "weights_2[0,1]" in deep.names

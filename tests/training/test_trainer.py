@@ -133,3 +133,35 @@ def test_pcd_chains_persist_across_a_short_final_batch():
     assert trainer.chains.values[0].shape == (4, 9)
     trainer.train_step(data[:2], lr=0.1)
     assert trainer.chains.values[0].shape == (4, 9)
+
+
+def test_metrics_log_the_mh_acceptance_rate():
+    data = bas_data()
+    history = {}
+    for name, model, sampler in (
+        ("qrbm-exact", QRBM(9, 4, gamma_init=1.0, weight_scale=0.5), "exact"),
+        ("qrbm-plain", QRBM(9, 4, gamma_init=1.0, weight_scale=0.5), "plain"),
+        ("rbm-exact", RBM(9, 4, weight_scale=0.5), "exact"),
+    ):
+        cfg = TrainConfig(epochs=2, batch_size=7, sampler=sampler)
+        history[name] = Trainer(model, cfg).fit(data)
+    rates = [r["accept_rate"] for r in history["qrbm-exact"]]
+    assert all(0.0 < r <= 1.0 for r in rates) and min(rates) < 1.0
+    # No MH test is made by the plain chain, nor at Gamma = 0 (every proposal is exact there).
+    assert "accept_rate" not in history["qrbm-plain"][0]
+    assert "accept_rate" not in history["rbm-exact"][0]
+
+
+def test_sampler_choice_changes_training_and_is_validated():
+    data = bas_data()
+    runs = {}
+    for sampler in ("exact", "plain", "twin-mh"):
+        model = QRBM(9, 4, dtype=torch.float64, gamma_init=1.0, weight_scale=0.5, seed=1)
+        Trainer(model, TrainConfig(epochs=1, batch_size=7, sampler=sampler)).fit(data)
+        runs[sampler] = model.weights.clone()
+    assert not torch.equal(runs["exact"], runs["plain"])
+    assert not torch.equal(runs["exact"], runs["twin-mh"])
+    with pytest.raises(ValueError, match="sampler must be one of"):
+        TrainConfig(sampler="gibbs")
+    with pytest.raises(ValueError, match="does not measure the quantum layers"):
+        Trainer(QRBM(9, 4), TrainConfig(sampler="twin-mh", backend="exact"))
