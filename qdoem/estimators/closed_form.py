@@ -19,6 +19,8 @@ class ClosedFormEstimator:
     """
 
     name = "closed-form"
+    #: Statistics are the model's closed forms: samplers may reuse and blend them.
+    closed_form = True
 
     def start_step(self, epoch: int, step: int) -> None:
         """Nothing to reseed: the closed form draws from the caller's step generator."""

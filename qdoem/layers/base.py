@@ -96,9 +96,13 @@ class Layer(ABC):
         """
         return torch.zeros_like(field)
 
-    def log_diagonal_ratio(self, old: Tensor, new: Tensor, params: Params, z: Tensor) -> Tensor:
-        """``sum_j [log_diagonal(new) - log_diagonal(old)]`` per row (0 for classical units)."""
-        return (self.log_diagonal(new, params, z) - self.log_diagonal(old, params, z)).sum(-1)
+    def log_diagonal_ratio(
+        self, old: Tensor, new: Tensor, params: Params, z: Tensor, old_stats: Stats | None = None
+    ) -> tuple[Tensor, Stats]:
+        """``sum_j [log_diagonal(new) - log_diagonal(old)]`` per row, and the statistics at the
+        fields ``new``. ``old_stats`` (the statistics at ``old``) may carry reusable work."""
+        ratio = (self.log_diagonal(new, params, z) - self.log_diagonal(old, params, z)).sum(-1)
+        return ratio, self.statistics(new, params)
 
     def acts_classically(self, params: Params) -> bool:
         """Whether the layer's state is diagonal for these parameters (no X term at work)."""

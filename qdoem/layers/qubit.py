@@ -25,6 +25,7 @@ reference is :mod:`qdoem.theory.latent_unit`; the two are cross-tested.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -34,6 +35,7 @@ from qdoem.layers.bernoulli import bernoulli_sample
 
 __all__ = [
     "QubitLayer",
+    "UnitTerms",
     "entropy",
     "log_diagonal",
     "log_diagonal_ratio",
@@ -43,6 +45,7 @@ __all__ = [
     "occupation_and_transverse_fast",
     "transverse",
     "twin_log_ratio",
+    "unit_terms",
 ]
 
 
@@ -128,22 +131,46 @@ def occupation_and_transverse(c: Tensor, gamma: Tensor) -> tuple[Tensor, Tensor]
     return n, x
 
 
-def occupation_and_transverse_fast(c: Tensor, gamma: Tensor) -> tuple[Tensor, Tensor]:
+class UnitTerms(NamedTuple):
+    """Per-unit pieces of a qubit's Gibbs state shared by ``<n>``, ``<X>`` and the MH weight.
+
+    ``e = 2D = sqrt(c^2 + 4 Gamma^2)``, ``q = 1/e`` and ``a = sigmoid(e) - 1/2 = tanh(D) / 2``,
+    each shaped like the fields.
+    """
+
+    e: Tensor
+    q: Tensor
+    a: Tensor
+
+
+def unit_terms(c: Tensor, gamma: Tensor) -> UnitTerms:
+    """:class:`UnitTerms` of fields ``c`` (five elementwise kernels).
+
+    ``e^2`` is offset by the smallest normal number, so that ``c = Gamma = 0`` gives a finite
+    ``q`` and ``a = 0`` (the limits ``<n> = 1/2``, ``<X> = 0``), with no NaN.
+    """
+    e2 = torch.addcmul((4.0 * gamma * gamma).add_(torch.finfo(c.dtype).tiny), c, c)
+    q = torch.rsqrt(e2)
+    e = e2.mul_(q)  # e^2 / e, in place
+    return UnitTerms(e, q, torch.sigmoid(e).sub_(0.5))
+
+
+def occupation_and_transverse_fast(
+    c: Tensor, gamma: Tensor, terms: UnitTerms | None = None
+) -> tuple[Tensor, Tensor]:
     """``(<n>, <X>)`` in few kernels, to absolute accuracy; the training hot path.
 
-    Maths: with ``e = 2D = sqrt(c^2 + 4 Gamma^2)`` and ``a = sigmoid(e) - 1/2 = tanh(D) / 2``,
-    ``<n> = 1/2 + c a / e`` and ``<X> = 4 Gamma a / e``. ``1/e`` comes from one ``rsqrt``; ``e``
-    is then ``e^2 / e``. ``e^2`` is offset by the smallest normal number so that ``c = Gamma =
-    0`` gives ``a = 0``, hence the limits ``<n> = 1/2`` and ``<X> = 0``, with no NaN.
+    Maths: with ``e = 2D`` and ``a = sigmoid(e) - 1/2 = tanh(D) / 2`` (:func:`unit_terms`),
+    ``<n> = 1/2 + c a / e`` and ``<X> = 4 Gamma a / e``. Pass ``terms`` when they are at hand.
 
     Accuracy: ``a`` is computed next to 1/2 and ``<n>`` next to 1/2 + r a with ``|r| <= 1``,
-    so errors are a few ulps *of 1* (measured against a long-double reference on
-    c in [-50, 50], Gamma in [0, 10], with exact zeros: below 2e-7 for ``<n>`` and 4e-7 for
-    ``<X>`` in float32, below 4e-16 and 7e-16 in float64; :func:`occupation_and_transverse`
-    is equally accurate in absolute terms). Unlike :func:`occupation_and_transverse`, the
-    *relative* accuracy of a tiny ``<n>`` (``c << 0``) is lost, and ``Gamma = 0`` does not
-    give ``sigmoid(c)`` bit for bit; both are irrelevant for Bernoulli sampling against a
-    uniform draw and for batch-mean statistics. ``<n>`` is clamped to ``[0, 1]``.
+    so errors are a few ulps *of 1* (tested against the careful form on c in [-50, 50],
+    Gamma in [0, 10], with exact zeros: below 1e-6 for ``<n>`` and ``<X>`` in float32, below
+    1e-12 in float64; :func:`occupation_and_transverse` is equally accurate in absolute terms).
+    Unlike :func:`occupation_and_transverse`, the *relative* accuracy of a tiny ``<n>``
+    (``c << 0``) is lost, and ``Gamma = 0`` does not give ``sigmoid(c)`` bit for bit; both are
+    irrelevant for Bernoulli sampling against a uniform draw and for batch-mean statistics.
+    ``<n>`` is clamped to ``[0, 1]``.
 
     Parameters
     ----------
@@ -152,20 +179,18 @@ def occupation_and_transverse_fast(c: Tensor, gamma: Tensor) -> tuple[Tensor, Te
     gamma : Tensor
         Transverse fields, broadcastable to ``c`` (typically ``(n_hidden,)``; the per-unit
         work on it is negligible).
+    terms : UnitTerms, optional
+        ``unit_terms(c, gamma)``, if already computed.
 
     Returns
     -------
     tuple of Tensor
         Occupation and transverse expectation, both shaped like ``c`` (new tensors).
     """
-    g4 = 4.0 * gamma
-    # Small per-unit vector: 4 Gamma^2 + tiny, so e2 >= tiny (no 0 * inf below).
-    e2 = torch.addcmul(torch.mul(g4, gamma).add_(torch.finfo(c.dtype).tiny), c, c)
-    q = torch.rsqrt(e2)  # 1/e
-    a = e2.mul_(q).sigmoid_().sub_(0.5)  # e, then sigmoid(e) - 1/2 = tanh(D)/2, in place
-    q.mul_(a)  # a / e
-    n = torch.addcmul(c.new_full((), 0.5), c, q).clamp_(0.0, 1.0)
-    return n, q.mul_(g4)
+    t = unit_terms(c, gamma) if terms is None else terms
+    aq = t.a * t.q  # a / e
+    n = torch.addcmul(c.new_full((), 0.5), c, aq).clamp_(0.0, 1.0)
+    return n, aq.mul_(4.0 * gamma)
 
 
 def entropy(c: Tensor, gamma: Tensor) -> Tensor:
@@ -215,45 +240,54 @@ def log_diagonal(c: Tensor, gamma: Tensor, z: Tensor) -> Tensor:
     return torch.where(s > 0, along, against)
 
 
-def log_diagonal_ratio(c_old: Tensor, c_new: Tensor, gamma: Tensor, z: Tensor) -> Tensor:
+def log_diagonal_ratio(
+    c_old: Tensor,
+    c_new: Tensor,
+    gamma: Tensor,
+    z: Tensor,
+    old: UnitTerms | None = None,
+    new: UnitTerms | None = None,
+) -> Tensor:
     """``sum_j [log_diagonal(c_new, Gamma, z) - log_diagonal(c_old, Gamma, z)]`` per row.
 
     The Metropolis-Hastings log-weight of a classical move that changes a quantum layer's
     fields from ``c_old`` to ``c_new`` while its Z-basis outcomes ``z`` stay (the exact chain of
-    MATH-NOTES). Training hot path: shapes ``(batch, units)`` in, ``(batch,)`` out.
+    MATH-NOTES). Training hot path: shapes ``(batch, units)`` in, ``(batch,)`` out; pass the
+    :func:`unit_terms` of either state when they are at hand.
 
-    Maths: with ``e = 2D``, ``sigma(-e)`` and ``a = 1/2 - sigma(-e) = tanh(D)/2``,
-    ``log_diagonal = (s + e)/2 + log(P / sigma(e))`` where ``P = sigma(-e) + B a`` is the
-    probability of ``z`` and ``B = 1 - s/e``. ``B`` is ``omega`` for an outcome against the field
-    and ``2 - omega`` along it, with ``omega = 1 - |c|/e = 4 Gamma^2 / (e (e + |c|))`` computed
-    without cancellation, so ``P`` keeps its relative accuracy for improbable outcomes. Both
-    states share one log (of the ratio of their ``P / sigma(e)``). Units with ``Gamma = 0``
-    contribute exactly 0. Absolute accuracy: a few ulps of ``|c|`` per unit.
+    Maths: ``log_diagonal = (s + e)/2 + log(P / sigma(e))`` with ``s = c (1 - 2z)``, ``e = 2D``
+    and ``P`` the probability of the outcome ``z``. For the outcome against the field,
+    ``P = sigma(-e) + a omega`` with ``omega = 1 - |c|/e = 4 Gamma^2 / (e (e + |c|))`` computed
+    without cancellation, so an improbable outcome keeps its relative accuracy; along the
+    field it is ``1 -`` that. Both states share one log (of the ratio of their
+    ``P / sigma(e)``). Units with ``Gamma = 0`` contribute exactly 0. Absolute accuracy: a
+    few ulps of ``|c|`` per unit.
     """
+    old = unit_terms(c_old, gamma) if old is None else old
+    new = unit_terms(c_new, gamma) if new is None else new
     g2 = 4.0 * gamma * gamma
     sz = torch.mul(z, -2.0).add_(1.0)  # 1 - 2z
-    half_old, p_old, se_old = _diagonal_terms(c_old, g2, sz)
-    half_new, p_new, se_new = _diagonal_terms(c_new, g2, sz)
+    half_old, p_old, se_old = _outcome_terms(c_old, old, g2, sz)
+    half_new, p_new, se_new = _outcome_terms(c_new, new, g2, sz)
     # log(P_new sigma(e_old) / (P_old sigma(e_new))): one log for both states.
     ratio = p_new.mul_(se_old).div_(p_old.mul_(se_new)).log_()
     per_unit = ratio.add_(half_new.sub_(half_old), alpha=0.5)
     return per_unit.mul_(gamma != 0).sum(-1)
 
 
-def _diagonal_terms(c: Tensor, g2: Tensor, sz: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """``(s + e, P, sigma(e))`` of :func:`log_diagonal_ratio` for one state (fresh tensors)."""
-    # The floor only acts at c = Gamma = 0, where it keeps omega at 0 instead of 0/0.
-    e = torch.addcmul(g2, c, c).sqrt_().clamp_min_(torch.finfo(c.dtype).tiny ** 0.5)
-    sm = torch.neg(e).sigmoid_()  # sigma(-e)
-    a = torch.rsub(sm, 0.5)  # tanh(D)/2
-    omega = torch.abs(c).add_(e).mul_(e).reciprocal_().mul_(g2)  # 1 - |c|/e
-    t = torch.sign(c).mul_(sz)  # sign of s = c (1 - 2z)
-    # B = 1 - s/e = (1 - t) + t omega: exactly omega against the field (t = 1), so an
-    # improbable outcome keeps its relative accuracy.
-    b = torch.addcmul(torch.rsub(t, 1.0), t, omega)
-    p = torch.addcmul(sm, b, a).clamp_min_(torch.finfo(c.dtype).tiny)
-    s_plus_e = torch.addcmul(e, c, sz)
-    return s_plus_e, p, sm.neg_().add_(1.0)  # sigma(e) = 1 - sigma(-e)
+def _outcome_terms(
+    c: Tensor, t: UnitTerms, g2: Tensor, sz: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:
+    """``(s + e, P(z), sigma(e))`` of :func:`log_diagonal_ratio` for one state (new tensors)."""
+    omega = torch.abs(c).add_(t.e).reciprocal_().mul_(t.q).mul_(g2)  # 1 - |c|/e
+    # sigmoid(-e) with its relative accuracy (not 1/2 - a), which an improbable outcome needs.
+    sm = torch.neg(t.e).sigmoid_()
+    p_against = torch.addcmul(sm, t.a, omega).clamp_min_(torch.finfo(c.dtype).tiny)
+    # against = sign(s): 1 for an outcome against the field, -1 along it, 0 at c = 0 (P = 1/2).
+    # P = against p_against + (1 - against)/2: exactly p_against when against.
+    against = torch.sign(c).mul_(sz)
+    p = torch.addcmul(torch.rsub(against, 1.0).mul_(0.5), against, p_against)
+    return torch.addcmul(t.e, c, sz), p, t.a + 0.5
 
 
 def twin_log_ratio(c: Tensor, gamma: Tensor) -> Tensor:
@@ -327,14 +361,17 @@ class QubitLayer(Layer):
         return log_partition(field, params["gamma"])
 
     def statistics(self, field: Tensor, params: Params) -> Stats:
+        """``{"mean": <n>, "x": <X>, "terms": UnitTerms}``; the terms are reused by the MH
+        weight of the exact chain (:meth:`log_diagonal_ratio`)."""
         gamma = params["gamma"]
         # Hot path (twice per training step): the few-kernel form, accurate to a few ulps of 1;
         # exactly the classical sigmoid when all Gamma are 0.
         if self.gamma_is_zero(gamma):
             n = torch.sigmoid(field)
             return {"mean": n, "x": torch.zeros_like(n)}
-        n, x = occupation_and_transverse_fast(field, gamma)
-        return {"mean": n, "x": x}
+        terms = unit_terms(field, gamma)
+        n, x = occupation_and_transverse_fast(field, gamma, terms)
+        return {"mean": n, "x": x, "terms": terms}
 
     def sample(self, stats: Stats, generator: torch.Generator) -> Tensor:
         # A Z-basis measurement of each qubit: 1 with probability <n>.
@@ -349,8 +386,15 @@ class QubitLayer(Layer):
     def log_diagonal(self, field: Tensor, params: Params, z: Tensor) -> Tensor:
         return log_diagonal(field, params["gamma"], z)
 
-    def log_diagonal_ratio(self, old: Tensor, new: Tensor, params: Params, z: Tensor) -> Tensor:
-        return log_diagonal_ratio(old, new, params["gamma"], z)
+    def log_diagonal_ratio(
+        self, old: Tensor, new: Tensor, params: Params, z: Tensor, old_stats: Stats | None = None
+    ) -> tuple[Tensor, Stats]:
+        gamma = params["gamma"]
+        old_terms = None if old_stats is None else old_stats.get("terms")
+        new_terms = unit_terms(new, gamma)
+        ratio = log_diagonal_ratio(old, new, gamma, z, old_terms, new_terms)
+        n, x = occupation_and_transverse_fast(new, gamma, new_terms)
+        return ratio, {"mean": n, "x": x, "terms": new_terms}
 
     def acts_classically(self, params: Params) -> bool:
         return self.gamma_is_zero(params["gamma"])

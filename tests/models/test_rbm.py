@@ -124,6 +124,8 @@ def test_estimator_seam():
     calls = []
 
     class Counting(ClosedFormEstimator):
+        closed_form = False  # statistics come from "elsewhere": never reused by the samplers
+
         def statistics(self, layer, field, params, with_sample=False):
             calls.append(field.shape[0])
             return super().statistics(layer, field, params, with_sample)
