@@ -36,12 +36,15 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from qdoem.comparison.amin_bound import bound_gradient  # noqa: E402
-from qdoem.comparison.bernoulli_mixture import BernoulliMixture, empirical_distribution  # noqa: E402
-from qdoem.comparison.doem_cqlvm import train_doem, train_doem_one_step  # noqa: E402
 from qdoem.comparison.full_qbm import exact_gradient, memory_estimate_bytes  # noqa: E402
 from qdoem.comparison.metrics import TrainHistory  # noqa: E402
-from qdoem.comparison.qrbm import init_params  # noqa: E402
-from qdoem.comparison.training import gradient_ascent  # noqa: E402
+from qdoem.comparison.training import (  # noqa: E402
+    gradient_ascent,  # noqa: E402
+    train_doem,
+    train_doem_one_step,
+)
+from qdoem.data.synthetic import BernoulliMixture, empirical_distribution  # noqa: E402
+from qdoem.theory.qrbm import init_params  # noqa: E402
 
 GIB = 2.0**30
 METHODS = ("DO-EM", "DO-EM 1-step", "Amin bQRBM", "Full QBM")

@@ -1,6 +1,7 @@
-"""Training-speed comparison of DO-EM against gradient-based QBM training (issue 5).
+"""The gradient-based baselines that DO-EM is compared with (issue 5), and their timed loops.
 
-Every method here trains the same Hamiltonian family, the QRBM / CQ-LVM:
+Every method trains the same Hamiltonian family, the QRBM / CQ-LVM of
+:meth:`qdoem.theory.HamiltonianFamily.qrbm`:
 
     H(theta) = - a.v - sum_j c_j(v) n_j - sum_j Gamma_j X_j,   c(v) = b + W^T v,
 
@@ -9,26 +10,17 @@ occupations n = (I - Z)/2) and hidden X fields ``Gamma``. Visible qubits come fi
 
 Modules
 -------
-bernoulli_mixture : Amin et al.'s Bernoulli-mixture data (M modes, flip probability 1 - p).
-qrbm              : parameters, closed forms, exact enumeration of log Z and model statistics.
-metrics           : KL(data || model) and a training history record.
-doem_cqlvm        : DO-EM (closed-form E-step, concave M-step) and its one-gradient-step variant.
-amin_bound        : Amin et al.'s bound-based (bQRBM) gradient with an exact-diagonalisation
-                    negative phase.
-full_qbm          : exact log-likelihood gradient of the full 2^n x 2^n density matrix.
-training          : a shared full-batch gradient-ascent loop.
+amin_bound : Amin et al.'s bound-based (bQRBM) gradient with an exact-diagonalisation
+             negative phase.
+full_qbm   : exact log-likelihood gradient of the full 2^n x 2^n density matrix.
+metrics    : KL(data || model) and a training history record.
+training   : the timed loops: gradient ascent for every gradient method, and DO-EM.
+
+The shared maths comes from :mod:`qdoem.theory`: the numpy QRBM with DO-EM's closed-form E-step
+and concave M-step (:mod:`qdoem.theory.qrbm`), the dense family, the bit order; the data from
+:mod:`qdoem.data.synthetic` (Amin et al.'s Bernoulli mixture).
 """
 
-from qdoem.comparison.bernoulli_mixture import BernoulliMixture, empirical_distribution
 from qdoem.comparison.metrics import TrainHistory, kl_to_data
-from qdoem.comparison.qrbm import QRBMParams, init_params, log_partition
 
-__all__ = [
-    "BernoulliMixture",
-    "QRBMParams",
-    "TrainHistory",
-    "empirical_distribution",
-    "init_params",
-    "kl_to_data",
-    "log_partition",
-]
+__all__ = ["TrainHistory", "kl_to_data"]

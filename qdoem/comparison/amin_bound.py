@@ -25,8 +25,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import eigh
 
-from qdoem.comparison.full_qbm import basis_bits, hamiltonian
-from qdoem.comparison.qrbm import QRBMParams, check_visible, check_weights, statistics
+from qdoem.comparison.full_qbm import hamiltonian
+from qdoem.theory.bits import basis_states, state_index
+from qdoem.theory.qrbm import QRBMParams, check_visible, check_weights, statistics
 
 
 def negative_phase(p: QRBMParams) -> tuple[float, np.ndarray]:
@@ -36,7 +37,7 @@ def negative_phase(p: QRBMParams) -> tuple[float, np.ndarray]:
     w = np.exp(-(lam - lam[0]))
     z = w.sum()
     w /= z
-    bits = basis_bits(m + k)
+    bits = basis_states(m + k)
     bv, bh = bits[:, :m], bits[:, m:]
     diag = (u * u) @ w  # <s|rho|s>
     idx = np.arange(2 ** (m + k))
@@ -61,7 +62,7 @@ def clamped_log_partition(v: np.ndarray, p: QRBMParams) -> np.ndarray:
     v = check_visible(v, p.n_visible)
     k = p.n_hidden
     h = hamiltonian(p)
-    rows = (v @ (2 ** np.arange(p.n_visible - 1, -1, -1))).astype(np.int64)
+    rows = state_index(v)
     out = np.empty(len(rows))
     for r, vi in enumerate(rows):
         block = h[vi * 2**k : (vi + 1) * 2**k, vi * 2**k : (vi + 1) * 2**k]

@@ -23,10 +23,14 @@ Cost per step: one dense eigh plus three dense matmuls, O(8^n) time and O(4^n) m
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy.linalg import eigh
 
-from qdoem.comparison.qrbm import QRBMParams, check_visible, check_weights
+from qdoem.theory.bits import state_index
+from qdoem.theory.hamiltonian import HamiltonianFamily
+from qdoem.theory.qrbm import QRBMParams, check_visible, check_weights
 
 #: Dense 2^n x 2^n float64 matrices alive at once in :func:`exact_gradient` (U, B~, the divided
 #: differences and their temporaries). tracemalloc measured 784 MiB = 6.1 matrices at n = 12.
@@ -38,40 +42,25 @@ def memory_estimate_bytes(n_qubits: int) -> int:
     return MATRICES_ALIVE * 8 * 4**n_qubits
 
 
-def basis_bits(n_qubits: int) -> np.ndarray:
-    """(2^n, n) 0/1 array: bit k of basis state s, qubit 0 most significant (visible first)."""
-    s = np.arange(2**n_qubits, dtype=np.int64)
-    return ((s[:, None] >> np.arange(n_qubits - 1, -1, -1)) & 1).astype(np.float64)
+@functools.lru_cache(maxsize=8)
+def _family(n_visible: int, n_hidden: int) -> HamiltonianFamily:
+    return HamiltonianFamily.qrbm(n_visible, n_hidden)
 
 
 def hamiltonian(p: QRBMParams) -> np.ndarray:
-    """Dense H = -a.v - b.h - v^T W h - sum_j Gamma_j X_j on n_visible + n_hidden qubits."""
-    m, k = p.n_visible, p.n_hidden
-    n = m + k
-    bits = basis_bits(n)
-    bv, bh = bits[:, :m], bits[:, m:]
-    h = np.zeros((2**n, 2**n))
-    idx = np.arange(2**n)
-    h[idx, idx] = -(bv @ p.a + bh @ p.b + np.einsum("si,ij,sj->s", bv, p.W, bh))
-    for j in range(k):
-        # X on hidden qubit j flips bit position (k - 1 - j) of the state index.
-        h[idx, idx ^ (1 << (k - 1 - j))] -= p.gamma[j]
-    return h
+    """Dense H = -a.v - b.h - v^T W h - sum_j Gamma_j X_j on n_visible + n_hidden qubits.
+
+    The QRBM family of :meth:`qdoem.theory.HamiltonianFamily.qrbm` at ``p.to_vector()`` (real).
+    """
+    return np.ascontiguousarray(_family(p.n_visible, p.n_hidden).hamiltonian(p.to_vector()).real)
 
 
 def operator_traces(a: np.ndarray, n_visible: int, n_hidden: int) -> np.ndarray:
-    """Tr(A O_k) for O_k = (n_i, n_j, n_i n_j, X_j), ordered like theta."""
-    n = n_visible + n_hidden
-    bits = basis_bits(n)
-    bv, bh = bits[:, :n_visible], bits[:, n_visible:]
-    d = np.diag(a)
-    idx = np.arange(2**n)
-    x = [a[idx, idx ^ (1 << (n_hidden - 1 - j))].sum() for j in range(n_hidden)]
-    return np.concatenate([d @ bv, d @ bh, (bv.T @ (d[:, None] * bh)).ravel(), x])
+    """Tr(A O_k) for O_k = (n_i, n_j, n_i n_j, X_j), ordered like theta.
 
-
-def _visible_index(v: np.ndarray) -> np.ndarray:
-    return (v @ (2 ** np.arange(v.shape[1] - 1, -1, -1))).astype(np.int64)
+    The family's terms are ``-O_k``, so this is minus their expectations under ``A``.
+    """
+    return -_family(n_visible, n_hidden).expectations(a)
 
 
 def _spectrum(p: QRBMParams):
@@ -88,7 +77,7 @@ def log_likelihood(v: np.ndarray, q: np.ndarray, p: QRBMParams) -> float:
     lam, u, w = _spectrum(p)
     diag = (u * u) @ w  # <s|exp(-H)|s> (shifted)
     pstar = diag.reshape(2**p.n_visible, 2**p.n_hidden).sum(1)
-    log_p = np.log(pstar[_visible_index(v)]) - np.log(w.sum())
+    log_p = np.log(pstar[state_index(v)]) - np.log(w.sum())
     return float(q @ log_p)
 
 
@@ -100,7 +89,7 @@ def exact_gradient(v: np.ndarray, q: np.ndarray, p: QRBMParams) -> np.ndarray:
     lam, u, w = _spectrum(p)
     pstar = ((u * u) @ w).reshape(2**m, 2**k).sum(1)
     b_vis = np.zeros(2**m)
-    np.add.at(b_vis, _visible_index(v), q)
+    np.add.at(b_vis, state_index(v), q)
     b_diag = np.repeat(b_vis / pstar, 2**k)  # B = sum_v q(v)/p*(v) |v><v| (x) I_L
     b_tilde = u.T @ (b_diag[:, None] * u)
     # Divided differences of exp(-x) (shifted); the diagonal limit is -exp(-lam).

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qdoem.comparison.qrbm import (
+from qdoem.theory.qrbm import (
     QRBMParams,
     check_visible,
     check_weights,

@@ -1,7 +1,10 @@
-"""A shared full-batch gradient-ascent loop, timed the same way for every method.
+"""The timed training loops of the comparison: gradient ascent for every gradient method, and
+DO-EM (closed-form E-step, L-BFGS M-step, or one gradient step per E-step) on the same QRBM.
 
 Only the updates are timed. The per-epoch KL (exact enumeration, identical for every method) is
-evaluated outside the clock so that it does not blur the comparison.
+evaluated outside the clock so that it does not blur the comparison. The maths of each update
+lives elsewhere: DO-EM's in :mod:`qdoem.theory.qrbm`, the baselines' in
+:mod:`qdoem.comparison.amin_bound` and :mod:`qdoem.comparison.full_qbm`.
 """
 
 from __future__ import annotations
@@ -12,7 +15,14 @@ from collections.abc import Callable
 import numpy as np
 
 from qdoem.comparison.metrics import TrainHistory, kl_to_data
-from qdoem.comparison.qrbm import QRBMParams
+from qdoem.theory.qrbm import (
+    QRBMParams,
+    check_visible,
+    check_weights,
+    e_step,
+    m_step,
+    one_step_gradient,
+)
 
 #: A gradient oracle: params -> d/dtheta sum_v q(v) log p(v) (or a surrogate), ordered like theta.
 GradientFn = Callable[[QRBMParams], np.ndarray]
@@ -57,3 +67,46 @@ def gradient_ascent(
             hist.stopped = f"time cap {time_cap:g} s reached after {hist.epochs} epochs"
             break
     return p, hist
+
+
+def train_doem(
+    v: np.ndarray,
+    q: np.ndarray,
+    p0: QRBMParams,
+    epochs: int,
+    inner_iters: int = 10,
+    time_cap: float | None = None,
+) -> tuple[QRBMParams, TrainHistory]:
+    """DO-EM: ``epochs`` rounds of (closed-form E-step, L-BFGS M-step). One epoch = one E-step."""
+    check_schedule(epochs, time_cap)
+    v = check_visible(v, p0.n_visible)
+    q = check_weights(q, v.shape[0])
+    p = p0.copy()
+    hist = TrainHistory("DO-EM")
+    hist.record(kl_to_data(v, q, p), 0.0)
+    elapsed = 0.0
+    for _ in range(epochs):
+        t0 = time.perf_counter()
+        p = m_step(e_step(v, q, p), p, inner_iters)
+        elapsed += time.perf_counter() - t0
+        hist.record(kl_to_data(v, q, p), elapsed)
+        if time_cap is not None and elapsed > time_cap:
+            hist.stopped = f"time cap {time_cap:g} s reached after {hist.epochs} epochs"
+            break
+    return p, hist
+
+
+def train_doem_one_step(
+    v: np.ndarray,
+    q: np.ndarray,
+    p0: QRBMParams,
+    lr: float,
+    epochs: int,
+    time_cap: float | None = None,
+) -> tuple[QRBMParams, TrainHistory]:
+    """DO-EM with one M-step gradient step of size ``lr`` per E-step."""
+    v = check_visible(v, p0.n_visible)
+    q = check_weights(q, v.shape[0])
+    return gradient_ascent(
+        "DO-EM 1-step", lambda p: one_step_gradient(v, q, p), v, q, p0, lr, epochs, time_cap
+    )

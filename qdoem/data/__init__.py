@@ -17,10 +17,18 @@ from typing import Any
 from torch import Tensor
 
 from qdoem.data import synthetic, vision
-from qdoem.data.synthetic import bars_and_stripes, bernoulli_mixture, cardinality, parity
+from qdoem.data.synthetic import (
+    BernoulliMixture,
+    bars_and_stripes,
+    bernoulli_mixture,
+    cardinality,
+    empirical_distribution,
+    parity,
+)
 from qdoem.data.vision import binarize, to_bits
 
 __all__ = [
+    "BernoulliMixture",
     "DATASETS",
     "Dataset",
     "default_root",
@@ -28,6 +36,7 @@ __all__ = [
     "bars_and_stripes",
     "bernoulli_mixture",
     "cardinality",
+    "empirical_distribution",
     "parity",
     "binarize",
     "to_bits",

@@ -1,39 +1,55 @@
 """Synthetic binary benchmarks: Bernoulli mixture (Amin et al. 2018), Bars-and-Stripes,
-parity and cardinality. Each returns a float tensor of {0,1} rows."""
+parity and cardinality. Each loader returns a float tensor of {0,1} rows.
+
+Amin et al.'s Bernoulli mixture (PRX 8, 021050 (2018), Sec. V): M modes s^k in {0,1}^N are drawn
+uniformly at random. A sample picks a mode k uniformly and keeps each bit of s^k with probability
+p (flips it with probability 1 - p), so
+
+    P(v) = (1/M) sum_k p^(N - d(v, s^k)) (1 - p)^d(v, s^k),
+
+with d the Hamming distance. Amin et al. use M = 8 and p = 0.9. :class:`BernoulliMixture` is the
+distribution (numpy, exact ``P(v)``, used by the DO-EM vs gradient-QBM comparison);
+:func:`bernoulli_mixture` draws a data set from it.
+"""
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["bernoulli_mixture", "bars_and_stripes", "parity", "cardinality"]
+from qdoem.theory.bits import basis_states
+
+__all__ = [
+    "BernoulliMixture",
+    "bars_and_stripes",
+    "bernoulli_mixture",
+    "cardinality",
+    "empirical_distribution",
+    "parity",
+]
 
 
 def _all_bits(n: int) -> Tensor:
-    k = torch.arange(2**n)
-    return ((k[:, None] >> torch.arange(n - 1, -1, -1)) & 1).float()
+    return torch.from_numpy(basis_states(n, dtype=np.float32))
 
 
 def bernoulli_mixture(
     n_samples: int, n_visible: int, *, n_modes: int = 8, p: float = 0.9, seed: int = 0
 ) -> Tensor:
-    """Amin et al.'s mixture: M random binary modes ``s^k``; a sample picks a mode uniformly and
-    copies each of its bits with probability ``p`` (flips it otherwise).
+    """``n_samples`` rows drawn from ``BernoulliMixture(n_visible, n_modes, p, seed)``.
 
-    Maths: ``P(v) = (1/M) sum_k p^{N - d_k} (1 - p)^{d_k}``, ``d_k`` the Hamming distance
-    between v and ``s^k``.
+    The modes depend on ``seed`` (and the sizes) only, so data sets with different ``p`` share
+    them; the draws use the stream ``seed + 1``.
     """
-    if n_samples < 1 or n_visible < 1 or n_modes < 1:
-        raise ValueError("n_samples, n_visible and n_modes must be positive")
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"p must be in [0, 1], got {p}")
-    gen = torch.Generator().manual_seed(seed)
-    modes = (torch.rand(n_modes, n_visible, generator=gen) < 0.5).float()
-    pick = torch.randint(n_modes, (n_samples,), generator=gen)
-    flip = (torch.rand(n_samples, n_visible, generator=gen) >= p).float()
-    return (modes[pick] + flip) % 2
+    for name, value in (("n_samples", n_samples), ("n_visible", n_visible), ("n_modes", n_modes)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    mixture = BernoulliMixture(n_visible, n_modes=n_modes, p=p, seed=seed)
+    return torch.from_numpy(mixture.sample(n_samples, seed=seed + 1)).float()
 
 
 def bars_and_stripes(rows: int = 3, cols: int | None = None) -> Tensor:
@@ -73,3 +89,74 @@ def cardinality(n_bits: int, k: int | list[int] | None = None) -> Tensor:
             row[list(ones)] = 1.0
             rows.append(row)
     return torch.stack(rows)
+
+
+@dataclass(frozen=True)
+class BernoulliMixture:
+    """Mixture of ``n_modes`` product Bernoulli distributions around random binary modes.
+
+    Parameters
+    ----------
+    n_visible : int
+        Number of bits N.
+    n_modes : int
+        Number of modes M (Amin et al.: 8).
+    p : float
+        Probability that a bit equals its mode's bit (Amin et al.: 0.9).
+    seed : int
+        Seed for the modes.
+    """
+
+    n_visible: int
+    n_modes: int = 8
+    p: float = 0.9
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.n_visible, int | np.integer) or self.n_visible < 1:
+            raise ValueError(f"n_visible must be a positive integer, got {self.n_visible!r}")
+        if not isinstance(self.n_modes, int | np.integer) or self.n_modes < 1:
+            raise ValueError(f"n_modes must be a positive integer, got {self.n_modes!r}")
+        if not 0.0 <= self.p <= 1.0:
+            raise ValueError(f"p must be in [0, 1], got {self.p!r}")
+
+    @property
+    def modes(self) -> np.ndarray:
+        """The (n_modes, n_visible) array of mode bit strings (0/1 as float64)."""
+        rng = np.random.default_rng(self.seed)
+        return rng.integers(0, 2, size=(self.n_modes, self.n_visible)).astype(np.float64)
+
+    def sample(self, n_samples: int, seed: int = 1) -> np.ndarray:
+        """Draw ``n_samples`` bit vectors, shape (n_samples, n_visible), float64 0/1."""
+        if not isinstance(n_samples, int | np.integer) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+        rng = np.random.default_rng(seed)
+        k = rng.integers(0, self.n_modes, size=n_samples)
+        flips = rng.random((n_samples, self.n_visible)) >= self.p
+        return np.abs(self.modes[k] - flips)
+
+    def probabilities(self, v: np.ndarray) -> np.ndarray:
+        """Exact P(v) for rows of ``v`` (shape (..., n_visible))."""
+        v = np.asarray(v, dtype=np.float64)
+        if v.shape[-1] != self.n_visible:
+            raise ValueError(f"v must have {self.n_visible} columns, got shape {v.shape}")
+        d = np.abs(v[..., None, :] - self.modes).sum(-1)  # Hamming distance to each mode
+        n = self.n_visible
+        return np.mean(self.p ** (n - d) * (1.0 - self.p) ** d, axis=-1)
+
+
+def empirical_distribution(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Support and weights of the empirical distribution of binary ``samples``.
+
+    Returns
+    -------
+    support : (K, n) float64 array of distinct rows, in increasing binary order.
+    weights : (K,) float64 array of frequencies, summing to 1.
+    """
+    samples = np.asarray(samples)
+    if samples.ndim != 2 or samples.shape[0] == 0:
+        raise ValueError(f"samples must be a non-empty 2-D array, got shape {samples.shape}")
+    if not np.isin(samples, (0, 1)).all():
+        raise ValueError("samples must contain only 0 and 1")
+    support, counts = np.unique(samples.astype(np.float64), axis=0, return_counts=True)
+    return support, counts / counts.sum()

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from qdoem.comparison.bernoulli_mixture import BernoulliMixture, empirical_distribution
-from qdoem.comparison.qrbm import QRBMParams
+from qdoem.data.synthetic import BernoulliMixture, empirical_distribution
+from qdoem.theory.qrbm import QRBMParams
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import numpy as np
 from scipy.linalg import expm
 
 from qdoem.comparison.full_qbm import hamiltonian
-from qdoem.comparison.qrbm import QRBMParams
+from qdoem.theory.qrbm import QRBMParams
 
 
 def expm_marginal(p: QRBMParams) -> np.ndarray:

@@ -7,10 +7,14 @@ qdoem = pytest.importorskip("qdoem")
 if not hasattr(qdoem, "petz_recovery"):
     pytest.skip("qdoem exact core not available", allow_module_level=True)
 
-from qdoem.comparison.doem_cqlvm import e_step  # noqa: E402
 from qdoem.comparison.full_qbm import hamiltonian, operator_traces  # noqa: E402
 from qdoem.comparison.metrics import kl_to_data  # noqa: E402
-from qdoem.comparison.qrbm import hidden_moments, log_partition, visible_states  # noqa: E402
+from qdoem.theory import basis_states as visible_states  # noqa: E402
+from qdoem.theory.qrbm import (  # noqa: E402
+    e_step,  # noqa: E402
+    hidden_moments,
+    log_partition,
+)
 
 
 def _data_state(v, q):

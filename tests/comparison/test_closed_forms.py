@@ -7,12 +7,12 @@ from scipy.linalg import expm
 from qdoem.comparison.amin_bound import clamped_log_partition, negative_phase
 from qdoem.comparison.full_qbm import hamiltonian, log_likelihood, operator_traces
 from qdoem.comparison.metrics import kl_to_data
-from qdoem.comparison.qrbm import (
+from qdoem.theory import basis_states as visible_states
+from qdoem.theory.qrbm import (
     QRBMParams,
     hidden_moments,
     log_partition,
     model_statistics,
-    visible_states,
 )
 
 from .oracle import expm_log_likelihood, expm_marginal

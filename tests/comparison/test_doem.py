@@ -4,17 +4,10 @@ import numpy as np
 import pytest
 
 from qdoem.comparison.amin_bound import bound_gradient
-from qdoem.comparison.bernoulli_mixture import BernoulliMixture, empirical_distribution
-from qdoem.comparison.doem_cqlvm import (
-    e_step,
-    m_step,
-    q_function,
-    train_doem,
-    train_doem_one_step,
-)
 from qdoem.comparison.full_qbm import exact_gradient
-from qdoem.comparison.qrbm import init_params, log_likelihood_gradient
-from qdoem.comparison.training import gradient_ascent
+from qdoem.comparison.training import gradient_ascent, train_doem, train_doem_one_step
+from qdoem.data.synthetic import BernoulliMixture, empirical_distribution
+from qdoem.theory.qrbm import e_step, init_params, log_likelihood_gradient, m_step, q_function
 
 
 @pytest.fixture(params=[(4, 3, 0), (5, 2, 1)])

@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 
 from qdoem.comparison.amin_bound import bound_gradient, bound_value
-from qdoem.comparison.doem_cqlvm import one_step_gradient
 from qdoem.comparison.full_qbm import exact_gradient, log_likelihood
-from qdoem.comparison.qrbm import log_likelihood_gradient
+from qdoem.theory.qrbm import log_likelihood_gradient, one_step_gradient
 
 from .oracle import expm_log_likelihood, finite_difference_gradient
 

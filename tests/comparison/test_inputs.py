@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 
-from qdoem.comparison.bernoulli_mixture import BernoulliMixture, empirical_distribution
-from qdoem.comparison.doem_cqlvm import m_step, train_doem, train_doem_one_step
 from qdoem.comparison.full_qbm import exact_gradient
 from qdoem.comparison.metrics import kl_to_data
-from qdoem.comparison.qrbm import QRBMParams, init_params, log_partition, visible_states
+from qdoem.comparison.training import train_doem, train_doem_one_step
+from qdoem.data.synthetic import BernoulliMixture, empirical_distribution
+from qdoem.theory import basis_states as visible_states
+from qdoem.theory.qrbm import QRBMParams, init_params, log_partition, m_step
 
 
 def test_mixture_probabilities_sum_to_one_and_match_samples():

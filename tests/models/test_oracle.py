@@ -169,3 +169,19 @@ def test_models_refuse_structures_that_break_condition_s():
         LayeredModel([QubitLayer(2, "v"), BernoulliLayer(2, "h")])
     with pytest.raises(ValueError, match="neighbours"):
         LayeredModel([BernoulliLayer(2, "v"), QubitLayer(2, "h1"), QubitLayer(2, "h2")])
+
+
+def test_torch_qrbm_and_the_numpy_reference_agree():
+    """The numpy reference (:mod:`qdoem.theory.qrbm`) reads the same parameter vector."""
+    from qdoem.theory import qrbm as ref
+
+    model = MODELS["qrbm"]()
+    p = ref.QRBMParams.from_vector(model.theta(), model.n_visible, model.n_hidden)
+    log_z, model_stats = ref.model_statistics(p)
+    assert model.exact_log_partition() == pytest.approx(log_z, abs=1e-12)
+    np.testing.assert_allclose(model.theta(model.exact_statistics()), model_stats, atol=1e-12)
+    v, q = np.unique(DATA, axis=0, return_counts=True)
+    q = q / q.sum()
+    data = torch.from_numpy(DATA).double()
+    pos = model.sufficient_statistics(model.positive_phase(data)[0])
+    np.testing.assert_allclose(model.theta(pos), ref.e_step(v.astype(float), q, p), atol=1e-12)

@@ -1,4 +1,10 @@
-"""QRBM / CQ-LVM parameters and closed forms (MATH-NOTES, "QRBM").
+"""The QRBM in numpy: parameters, closed forms, exact enumeration, and DO-EM's E- and M-steps.
+
+The numpy reference of :class:`qdoem.models.QRBM` (float64, small models), shared by the exact
+comparisons of :mod:`qdoem.comparison`. The parameter vector ``theta = (a, b, W row-major,
+Gamma)`` is the term order of :meth:`qdoem.theory.HamiltonianFamily.qrbm` and of
+``QRBM.theta()``: ``QRBMParams.from_vector(model.theta(), n_visible, n_hidden)`` converts a torch
+model, and ``HamiltonianFamily.qrbm(m, k).hamiltonian(p.to_vector())`` is its dense ``H``.
 
 Maths
 -----
@@ -11,6 +17,11 @@ are independent, with D_j = sqrt(c_j^2/4 + Gamma_j^2) and
 The log-potential H' = -H is linear in theta = (a, b, W, Gamma) with derivatives
 (v, n, v n^T, X); their expectations are the "sufficient statistics" used by every method.
 log Z = logsumexp_v log p*(v) is exact by enumeration over the 2^n_visible visible states.
+
+DO-EM on it: the E-step (Petz recovery = quantum Bayes rule) gives
+``s_eta = sum_v q(v) (v, <n>_v, v <n>_v^T, <X>_v)`` at theta_old; the M-step maximises the concave
+``Q(theta) = theta . s_eta - log Z(theta)``, whose gradient is ``s_eta - E_model[dH'/dtheta]``.
+With one gradient step, ``grad Q(theta_old) = grad L(theta_old)``.
 """
 
 from __future__ import annotations
@@ -18,8 +29,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import minimize
 
-from qdoem.theory.latent_unit import gap, log_2cosh, tanh_over
+from qdoem.theory.bits import basis_states
+from qdoem.theory.latent_unit import (
+    gap,
+    log_2cosh,
+    tanh_over,
+    unit_expectations,
+    unit_log_partition,
+)
 
 #: Visible states enumerated per chunk; 2^18 rows x 24 columns x 8 bytes is ~50 MB.
 DEFAULT_CHUNK = 2**18
@@ -136,12 +155,8 @@ def hidden_moments(v: np.ndarray, p: QRBMParams) -> tuple[np.ndarray, np.ndarray
     log p*(v) = a.v + sum_j [c_j/2 + log 2cosh D_j] is the unnormalised log marginal.
     """
     c = p.b + v @ p.W
-    d = gap(c, p.gamma)
-    t = tanh_over(d)
-    log_pstar = v @ p.a + np.sum(0.5 * c + log_2cosh(d), axis=1)
-    n_mean = 0.5 * (1.0 + 0.5 * c * t)
-    x_mean = p.gamma * t
-    return log_pstar, n_mean, x_mean
+    n_mean, x_mean = unit_expectations(c, p.gamma)
+    return v @ p.a + np.sum(unit_log_partition(c, p.gamma), axis=1), n_mean, x_mean
 
 
 def log_unnormalised_marginal(v: np.ndarray, p: QRBMParams) -> np.ndarray:
@@ -157,14 +172,6 @@ def statistics(v: np.ndarray, weights: np.ndarray, p: QRBMParams) -> np.ndarray:
     _, n_mean, x_mean = hidden_moments(v, p)
     wn = weights[:, None] * n_mean
     return np.concatenate([weights @ v, wn.sum(0), (v.T @ wn).ravel(), weights @ x_mean])
-
-
-def visible_states(n_visible: int, start: int = 0, stop: int | None = None) -> np.ndarray:
-    """Visible basis states with index in [start, stop), qubit 0 as the most significant bit."""
-    stop = 2**n_visible if stop is None else stop
-    idx = np.arange(start, stop, dtype=np.int64)
-    shifts = np.arange(n_visible - 1, -1, -1, dtype=np.int64)
-    return ((idx[:, None] >> shifts) & 1).astype(np.float64)
 
 
 def log_partition(p: QRBMParams, chunk: int = DEFAULT_CHUNK) -> float:
@@ -187,13 +194,13 @@ def model_statistics(
         raise ValueError(f"chunk must be positive, got {chunk}")
     n_low = min(p.n_visible, max(int(np.log2(chunk)), 0))
     n_high = p.n_visible - n_low
-    v_low = visible_states(n_low)
+    v_low = basis_states(n_low)
     c_low = v_low @ p.W[n_high:]
     a_low = v_low @ p.a[n_high:]
     m = -np.inf
     z = 0.0
     acc = np.zeros(p.size) if with_stats else None
-    for v_high in visible_states(n_high):
+    for v_high in basis_states(n_high):
         c = c_low + (p.b + v_high @ p.W[:n_high])
         d = gap(c, p.gamma)
         log_pstar = a_low + v_high @ p.a[:n_high] + np.sum(0.5 * c + log_2cosh(d), axis=1)
@@ -225,3 +232,42 @@ def model_statistics(
 def log_likelihood_gradient(v: np.ndarray, q: np.ndarray, p: QRBMParams) -> np.ndarray:
     """Closed-form gradient of sum_v q(v) log p(v): data statistics minus model statistics."""
     return statistics(v, q, p) - model_statistics(p)[1]
+
+
+# --------------------------------------------------------------------------- DO-EM
+def e_step(v: np.ndarray, q: np.ndarray, p: QRBMParams) -> np.ndarray:
+    """s_eta = Tr(eta dH'/dtheta) for the Petz-recovered eta at ``p`` (closed form)."""
+    return statistics(check_visible(v, p.n_visible), check_weights(q, len(v)), p)
+
+
+def q_function(x: np.ndarray, s_eta: np.ndarray, n_visible: int, n_hidden: int):
+    """(Q(theta), grad Q(theta)) for theta given as a vector."""
+    p = QRBMParams.from_vector(x, n_visible, n_hidden)
+    log_z, model = model_statistics(p)
+    return float(x @ s_eta - log_z), s_eta - model
+
+
+def m_step(s_eta: np.ndarray, p_old: QRBMParams, max_iter: int = 10) -> QRBMParams:
+    """Maximise the concave Q from theta_old with at most ``max_iter`` L-BFGS iterations."""
+    if not isinstance(max_iter, int | np.integer) or max_iter < 1:
+        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    m, k = p_old.n_visible, p_old.n_hidden
+
+    def neg_q(x):
+        val, grad = q_function(x, s_eta, m, k)
+        return -val, -grad
+
+    res = minimize(
+        neg_q,
+        p_old.to_vector(),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": int(max_iter), "gtol": 1e-10, "ftol": 1e-14},
+    )
+    # L-BFGS's line search only accepts decreases of -Q, so Q(res.x) >= Q(theta_old).
+    return QRBMParams.from_vector(res.x, m, k)
+
+
+def one_step_gradient(v: np.ndarray, q: np.ndarray, p: QRBMParams) -> np.ndarray:
+    """grad Q at theta_old after an E-step at theta_old: s_eta - E_model (closed form)."""
+    return e_step(v, q, p) - model_statistics(p)[1]
