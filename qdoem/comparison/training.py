@@ -36,6 +36,35 @@ def check_schedule(epochs: int, time_cap: float | None) -> None:
         raise ValueError(f"time_cap must be positive seconds or None, got {time_cap!r}")
 
 
+def timed_training(
+    method: str,
+    update: Callable[[QRBMParams], QRBMParams],
+    v: np.ndarray,
+    q: np.ndarray,
+    p0: QRBMParams,
+    epochs: int,
+    time_cap: float | None = None,
+) -> tuple[QRBMParams, TrainHistory]:
+    """``p <- update(p)`` for ``epochs`` epochs; only the updates are timed.
+
+    Stops early (and says so in ``history.stopped``) once the training time exceeds ``time_cap``.
+    """
+    check_schedule(epochs, time_cap)
+    p = p0.copy()
+    hist = TrainHistory(method)
+    hist.record(kl_to_data(v, q, p), 0.0)
+    elapsed = 0.0
+    for _ in range(epochs):
+        t0 = time.perf_counter()
+        p = update(p)
+        elapsed += time.perf_counter() - t0
+        hist.record(kl_to_data(v, q, p), elapsed)
+        if time_cap is not None and elapsed > time_cap:
+            hist.stopped = f"time cap {time_cap:g} s reached after {hist.epochs} epochs"
+            break
+    return p, hist
+
+
 def gradient_ascent(
     method: str,
     grad_fn: GradientFn,
@@ -46,27 +75,15 @@ def gradient_ascent(
     epochs: int,
     time_cap: float | None = None,
 ) -> tuple[QRBMParams, TrainHistory]:
-    """theta <- theta + lr * grad_fn(theta) for ``epochs`` full-batch steps.
-
-    Stops early (and says so in ``history.stopped``) once the training time exceeds ``time_cap``.
-    """
+    """theta <- theta + lr * grad_fn(theta) for ``epochs`` full-batch steps (timed)."""
     check_schedule(epochs, time_cap)
     if not lr > 0:
         raise ValueError(f"lr must be positive, got {lr!r}")
-    p = p0.copy()
-    hist = TrainHistory(method)
-    hist.record(kl_to_data(v, q, p), 0.0)
-    elapsed = 0.0
-    for _ in range(epochs):
-        t0 = time.perf_counter()
-        x = p.to_vector() + lr * grad_fn(p)
-        p = QRBMParams.from_vector(x, p.n_visible, p.n_hidden)
-        elapsed += time.perf_counter() - t0
-        hist.record(kl_to_data(v, q, p), elapsed)
-        if time_cap is not None and elapsed > time_cap:
-            hist.stopped = f"time cap {time_cap:g} s reached after {hist.epochs} epochs"
-            break
-    return p, hist
+
+    def step(p: QRBMParams) -> QRBMParams:
+        return QRBMParams.from_vector(p.to_vector() + lr * grad_fn(p), p.n_visible, p.n_hidden)
+
+    return timed_training(method, step, v, q, p0, epochs, time_cap)
 
 
 def train_doem(
@@ -78,22 +95,11 @@ def train_doem(
     time_cap: float | None = None,
 ) -> tuple[QRBMParams, TrainHistory]:
     """DO-EM: ``epochs`` rounds of (closed-form E-step, L-BFGS M-step). One epoch = one E-step."""
-    check_schedule(epochs, time_cap)
     v = check_visible(v, p0.n_visible)
     q = check_weights(q, v.shape[0])
-    p = p0.copy()
-    hist = TrainHistory("DO-EM")
-    hist.record(kl_to_data(v, q, p), 0.0)
-    elapsed = 0.0
-    for _ in range(epochs):
-        t0 = time.perf_counter()
-        p = m_step(e_step(v, q, p), p, inner_iters)
-        elapsed += time.perf_counter() - t0
-        hist.record(kl_to_data(v, q, p), elapsed)
-        if time_cap is not None and elapsed > time_cap:
-            hist.stopped = f"time cap {time_cap:g} s reached after {hist.epochs} epochs"
-            break
-    return p, hist
+    return timed_training(
+        "DO-EM", lambda p: m_step(e_step(v, q, p), p, inner_iters), v, q, p0, epochs, time_cap
+    )
 
 
 def train_doem_one_step(

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from qdoem.sampling.kernels import check_sampler, check_twin_structure
-from qdoem.theory.bits import basis_states
+from qdoem.theory.bits import basis_states, state_index
 
 __all__ = ["state_layers", "transition_matrix"]
 
@@ -58,8 +58,7 @@ def _prob(mean: Tensor, y: Tensor) -> Tensor:
 
 
 def _index(parts: list[Tensor]) -> np.ndarray:
-    bits = torch.cat(parts, dim=-1).numpy()
-    return bits.astype(np.int64) @ (1 << np.arange(bits.shape[1] - 1, -1, -1, dtype=np.int64))
+    return state_index(torch.cat(parts, dim=-1).numpy())
 
 
 def transition_matrix(model, sampler: str) -> tuple[np.ndarray, tuple[int, ...]]:

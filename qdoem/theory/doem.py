@@ -16,6 +16,7 @@ from scipy.optimize import minimize
 
 from qdoem.errors import InvalidDimensionsError, PetzNotGuaranteedWarning
 from qdoem.theory import spectral
+from qdoem.theory.bits import state_index
 from qdoem.theory.hamiltonian import HamiltonianFamily
 from qdoem.theory.states import (
     _gibbs_spectrum,
@@ -235,6 +236,5 @@ def classical_data_state(samples: np.ndarray) -> np.ndarray:
     if not np.all((arr == 0) | (arr == 1)):
         raise ValueError("samples must contain only 0 and 1")
     m = arr.shape[1]
-    index = arr.astype(np.int64) @ (1 << np.arange(m - 1, -1, -1, dtype=np.int64))
-    counts = np.bincount(index, minlength=2**m).astype(float)
+    counts = np.bincount(state_index(arr), minlength=2**m).astype(float)
     return np.diag(counts / counts.sum()).astype(np.complex128)

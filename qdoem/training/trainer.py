@@ -161,7 +161,9 @@ class Trainer:
     def train_epoch(self, data: Tensor, progress=None) -> dict[str, Any]:
         """One pass over ``data`` in an order seeded by ``(seed, epoch)``; appends metrics."""
         cfg = self.config
-        self.model.check_data(data)
+        if data.ndim != 2 or data.shape[1] != self.model.n_visible or data.shape[0] == 0:
+            # Values were checked by fit() or the model's input conversion; not redone per epoch.
+            self.model.check_data(data)
         if self.epoch == 0 and self.step == 0 and cfg.init_visible_from_data:
             self.model.init_from_data(data)
         data = data.to(device=self.model.device, dtype=self.model.dtype)

@@ -4,6 +4,7 @@ import numpy as np
 from scipy.linalg import expm
 
 from qdoem.comparison.full_qbm import hamiltonian
+from qdoem.theory import state_index
 from qdoem.theory.qrbm import QRBMParams
 
 
@@ -15,7 +16,7 @@ def expm_marginal(p: QRBMParams) -> np.ndarray:
 
 
 def expm_log_likelihood(v: np.ndarray, q: np.ndarray, p: QRBMParams) -> float:
-    idx = (v @ (2 ** np.arange(v.shape[1] - 1, -1, -1))).astype(int)
+    idx = state_index(v)
     return float(q @ np.log(expm_marginal(p)[idx]))
 
 

@@ -10,6 +10,7 @@ if not hasattr(qdoem, "petz_recovery"):
 from qdoem.comparison.full_qbm import hamiltonian, operator_traces  # noqa: E402
 from qdoem.comparison.metrics import kl_to_data  # noqa: E402
 from qdoem.theory import basis_states as visible_states  # noqa: E402
+from qdoem.theory import state_index  # noqa: E402
 from qdoem.theory.qrbm import (  # noqa: E402
     e_step,  # noqa: E402
     hidden_moments,
@@ -18,7 +19,7 @@ from qdoem.theory.qrbm import (  # noqa: E402
 
 
 def _data_state(v, q):
-    idx = (v @ (2 ** np.arange(v.shape[1] - 1, -1, -1))).astype(int)
+    idx = state_index(v)
     eta_v = np.zeros((2 ** v.shape[1],) * 2)
     eta_v[idx, idx] = q
     return eta_v
