@@ -7,6 +7,9 @@ with no generator state to save (backends included: they are reseeded the same w
 
 from __future__ import annotations
 
+import hashlib
+import struct
+
 import numpy as np
 import torch
 
@@ -17,12 +20,16 @@ HOST, ESTIMATOR, DATA_ORDER = 0, 1, 2
 
 
 def derive_seed(*keys: int) -> int:
-    """A 63-bit seed from non-negative integer keys (``numpy.random.SeedSequence`` hashing)."""
+    """A 63-bit seed from non-negative integer keys: the first 8 bytes of their BLAKE2b hash.
+
+    Distinct key tuples give independent-looking seeds (a cryptographic hash), in about a
+    microsecond (this runs on every training step).
+    """
     for k in keys:
-        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 0:
-            raise ValueError(f"seed keys must be non-negative integers, got {keys!r}")
-    state = np.random.SeedSequence([int(k) for k in keys]).generate_state(2, dtype=np.uint32)
-    return (int(state[0]) << 31) ^ int(state[1])
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 0 <= k < 2**64:
+            raise ValueError(f"seed keys must be integers in [0, 2^64), got {keys!r}")
+    digest = hashlib.blake2b(struct.pack(f"<{len(keys)}Q", *keys), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
 
 
 def seeded_generator(seed: int, device: str | torch.device = "cpu") -> torch.Generator:

@@ -97,10 +97,10 @@ class Layer(ABC):
         return torch.zeros_like(field)
 
     def log_diagonal_ratio(
-        self, old: Tensor, new: Tensor, params: Params, z: Tensor, old_stats: Stats | None = None
+        self, old: Tensor, new: Tensor, params: Params, z: Tensor
     ) -> tuple[Tensor, Stats]:
         """``sum_j [log_diagonal(new) - log_diagonal(old)]`` per row, and the statistics at the
-        fields ``new``. ``old_stats`` (the statistics at ``old``) may carry reusable work."""
+        fields ``new`` (computed from the same intermediate results where a layer can)."""
         ratio = (self.log_diagonal(new, params, z) - self.log_diagonal(old, params, z)).sum(-1)
         return ratio, self.statistics(new, params)
 

@@ -334,14 +334,19 @@ cd_k, persistent, sampler, backend, shots :
         return ChainState(values)
 
     def positive_phase(
-        self, v: Tensor, estimator=None, generator: torch.Generator | None = None
+        self,
+        v: Tensor,
+        estimator=None,
+        generator: torch.Generator | None = None,
+        *,
+        start_chain: bool = True,
     ) -> tuple[list[Stats], ChainState]:
         """The E-step on a data batch, and a chain started there for the negative phase.
 
         With one hidden layer this is the Petz E-step itself: the conditional Gibbs state of
         the hidden layer given ``v`` (from ``estimator``, closed form when None, with one
-        pending Z-basis sample for the chain). With more hidden layers it is mean field with
-        the visible layer clamped.
+        pending Z-basis sample for the chain unless ``start_chain`` is False, as for persistent
+        chains). With more hidden layers it is mean field with the visible layer clamped.
 
         Returns
         -------
@@ -353,7 +358,8 @@ cd_k, persistent, sampler, backend, shots :
         """
         if len(self.layers) == 2:
             state = ChainState([v, None])
-            return [{"mean": v}, state.statistics(self, 1, estimator, with_sample=True)], state
+            stats = state.statistics(self, 1, estimator, with_sample=start_chain)
+            return [{"mean": v}, stats], state
         if generator is None:
             raise ValueError("models with several hidden layers need a generator here")
         phase = mean_field(self, {0: v}, iterations=MEAN_FIELD_ITERATIONS, estimator=estimator)

@@ -117,7 +117,7 @@ def _mh_update(
         old_stats = state.stats.get(q) if reuse else None
         c_new = model.field(q, values)
         term, new_stats = model.layers[q].log_diagonal_ratio(
-            c_old, c_new, model.layer_params(q), state.values[q], old_stats
+            c_old, c_new, model.layer_params(q), state.values[q]
         )
         log_alpha = term if log_alpha is None else log_alpha + term
         moves[q] = (c_old, c_new, old_stats, new_stats)

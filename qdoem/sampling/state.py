@@ -35,10 +35,6 @@ class ChainState:
         self.mh_accepted: Tensor | None = None
         self.mh_proposed = 0
 
-    @property
-    def batch_size(self) -> int:
-        return next(v for v in self.values if v is not None).shape[0]
-
     def field(self, model, k: int) -> Tensor:
         """The field of layer ``k`` at the current values (cached)."""
         if k not in self.fields:
@@ -72,9 +68,3 @@ class ChainState:
         n = accepted.sum()
         self.mh_accepted = n if self.mh_accepted is None else self.mh_accepted + n
         self.mh_proposed += accepted.numel()
-
-    def acceptance_rate(self) -> float | None:
-        """Accepted over proposed Metropolis-Hastings moves, None if none was proposed."""
-        if not self.mh_proposed:
-            return None
-        return float(self.mh_accepted) / self.mh_proposed

@@ -66,6 +66,10 @@ def _to_sparse(term: object, index: int) -> sp.csr_matrix:
     return sp.csr_matrix(check_hermitian(term, f"term {index}"))
 
 
+#: Largest family whose dense ``H`` is built (2^14 x 2^14 complex128 is 4 GiB).
+MAX_DENSE_QUBITS = 14
+
+
 def default_coupling_names(n_couplings: int) -> list[str]:
     """``["weights"]`` for one coupling, else ``"weights_1"``, ``"weights_2"``, ..."""
     if n_couplings == 1:
@@ -123,7 +127,13 @@ class HamiltonianFamily:
         return th
 
     def hamiltonian(self, theta: Iterable[float]) -> np.ndarray:
-        """Dense ``H(theta)``."""
+        """Dense ``H(theta)`` (complex128; refused above :data:`MAX_DENSE_QUBITS` qubits)."""
+        if self.n_qubits > MAX_DENSE_QUBITS:
+            gib = 16 * 4.0**self.n_qubits / 2**30
+            raise ValueError(
+                f"a dense H on {self.n_qubits} qubits would take {gib:.0f} GiB; the dense oracle "
+                f"is for at most {MAX_DENSE_QUBITS} qubits"
+            )
         th = self.check_theta(theta)
         h = sp.csr_matrix((self.dim, self.dim), dtype=np.complex128)
         for t, term in zip(th, self.terms, strict=True):

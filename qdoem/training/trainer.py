@@ -62,7 +62,7 @@ class CQLVM(Protocol):
 
     def init_from_data(self, data: Tensor) -> None: ...
 
-    def positive_phase(self, v: Tensor, estimator=None, generator=None): ...
+    def positive_phase(self, v: Tensor, estimator=None, generator=None, *, start_chain=True): ...
 
     def chain_state(self, v: Tensor, generator: torch.Generator) -> ChainState: ...
 
@@ -131,7 +131,9 @@ class Trainer:
         model, cfg = self.model, self.config
         gen = seeded_generator(derive_seed(cfg.seed, self.epoch, self.step, HOST), model.device)
         self.estimator.start_step(self.epoch, self.step)
-        pos, state = model.positive_phase(v_data, self.estimator, gen)
+        pos, state = model.positive_phase(
+            v_data, self.estimator, gen, start_chain=not cfg.persistent
+        )
         if cfg.persistent:
             if self.chains is None:
                 # batch_size chains started at data; a short final batch does not reset them

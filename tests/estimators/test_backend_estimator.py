@@ -39,10 +39,11 @@ def test_aer_shots_within_standard_errors():
 def test_training_through_a_backend_lowers_nll():
     from qdoem.data import load_dataset
 
-    # Shot-noisy statistics (ideal Bernoulli shots of the exact backend) still train.
+    # Shot-noisy statistics (ideal Bernoulli shots of the exact backend) still train. Over
+    # 60 epochs the NLL fell by 1.9 to 2.3 nats for seeds 0-4 (30 epochs: 0.6 to 1.2).
     data = load_dataset("bars_and_stripes", rows=3, cols=3).data.float().repeat(4, 1)  # 56 rows
     model = QRBM(
-        9, 6, seed=0, learning_rate=0.5, batch_size=8, n_epochs=30, weight_scale=0.1,
+        9, 6, seed=0, learning_rate=0.5, batch_size=8, n_epochs=60, weight_scale=0.1,
         backend="exact", shots=200,
     )  # fmt: skip
     before = -model.log_prob(data, method="exact").mean()
@@ -51,7 +52,7 @@ def test_training_through_a_backend_lowers_nll():
     assert after < before - 1.0
     # One call per step for the data E-step (its shots also start the chain) and one for the
     # statistics at the end of the CD-1 chain.
-    assert model.estimator_.calls_ == 2 * 7 * 30
+    assert model.estimator_.calls_ == 2 * 7 * 60
 
 
 def test_bad_backend():

@@ -95,3 +95,15 @@ def test_step_streams_differ_between_steps_and_repeat_for_the_same_step():
     assert np.array_equal(draw(0, 1), draw(0, 1))
     assert not np.array_equal(draw(0, 1), draw(0, 2))
     assert not np.array_equal(draw(0, 1), draw(1, 1))
+
+
+def test_persistent_chains_take_one_shot_call_and_one_statistics_call_per_step():
+    backend = Recording(seed=1)
+    model = QRBM(9, 4, gamma_init=1.0, weight_scale=0.5, dtype=torch.float64)
+    estimator = BackendEstimator(backend, shots=20, seed=2)
+    cfg = TrainConfig(epochs=1, batch_size=14, persistent=True)
+    Trainer(model, cfg, estimator=estimator).train_step(bars_and_stripes(3).double(), 0.1)
+    data_call, shot_call, end_call = backend.calls
+    assert not data_call[2]["return_samples"]  # the data E-step: statistics only
+    assert shot_call[1] == 1 and shot_call[2]["return_samples"]  # the chains' Z-basis shots
+    assert not end_call[2]["return_samples"]

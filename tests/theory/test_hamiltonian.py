@@ -90,3 +90,9 @@ def test_layered_family_is_the_occupation_hamiltonian():
     assert fam.is_cq(1) and not fam.is_cq(2)
     deep = HamiltonianFamily.layered((2, 1, 2), quantum=[1])
     assert deep.names[-1] == "layer1_gamma[0]" and "weights_2[0,1]" in deep.names
+
+
+def test_dense_hamiltonian_is_refused_beyond_the_oracle_size():
+    fam = HamiltonianFamily.qrbm(10, 5)  # 15 qubits: sparse terms are fine
+    with pytest.raises(ValueError, match="GiB"):
+        fam.hamiltonian(np.zeros(len(fam)))

@@ -153,12 +153,18 @@ def test_metrics_log_the_mh_acceptance_rate():
 
 
 def test_sampler_choice_changes_training_and_is_validated():
+    """Every step draws from streams seeded by (seed, epoch, step), so an exact-chain step in
+    which every proposal is accepted is draw for draw the plain step; rejections make them
+    differ (strong weights and Gamma here)."""
     data = bas_data()
-    runs = {}
+    runs, history = {}, {}
     for sampler in ("exact", "plain", "twin-mh"):
-        model = QRBM(9, 4, dtype=torch.float64, gamma_init=1.0, weight_scale=0.5, seed=1)
-        Trainer(model, TrainConfig(epochs=1, batch_size=7, sampler=sampler)).fit(data)
+        model = QRBM(9, 4, dtype=torch.float64, gamma_init=2.0, weight_scale=2.0, seed=1)
+        history[sampler] = Trainer(model, TrainConfig(epochs=2, batch_size=7, sampler=sampler)).fit(
+            data
+        )
         runs[sampler] = model.weights.clone()
+    assert history["exact"][-1]["accept_rate"] < 1.0
     assert not torch.equal(runs["exact"], runs["plain"])
     assert not torch.equal(runs["exact"], runs["twin-mh"])
     with pytest.raises(ValueError, match="sampler must be one of"):
