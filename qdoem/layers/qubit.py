@@ -132,7 +132,8 @@ def occupation_and_transverse(c: Tensor, gamma: Tensor) -> tuple[Tensor, Tensor]
 
 
 class UnitTerms(NamedTuple):
-    """Per-unit pieces of a qubit's Gibbs state shared by ``<n>``, ``<X>`` and the MH weight.
+    """Per-unit pieces of a qubit's Gibbs state used by the MH weight of the exact chain, and
+    by the statistics at its proposal (:meth:`QubitLayer.log_diagonal_ratio`).
 
     ``e = 2D = sqrt(c^2 + 4 Gamma^2)``, ``q = 1/e`` and ``a = sigmoid(e) - 1/2 = tanh(D) / 2``,
     each shaped like the fields.
@@ -252,15 +253,14 @@ def log_diagonal_ratio(
     c_new: Tensor,
     gamma: Tensor,
     z: Tensor,
-    old: UnitTerms | None = None,
     new: UnitTerms | None = None,
 ) -> Tensor:
     """``sum_j [log_diagonal(c_new, Gamma, z) - log_diagonal(c_old, Gamma, z)]`` per row.
 
     The Metropolis-Hastings log-weight of a classical move that changes a quantum layer's
     fields from ``c_old`` to ``c_new`` while its Z-basis outcomes ``z`` stay (the exact chain of
-    MATH-NOTES). Training hot path: shapes ``(batch, units)`` in, ``(batch,)`` out; pass the
-    :func:`unit_terms` of either state when they are at hand.
+    MATH-NOTES). Training hot path: shapes ``(batch, units)`` in, ``(batch,)`` out; pass
+    ``new = unit_terms(c_new, gamma)`` when it is at hand.
 
     Maths: ``log_diagonal = (s + e)/2 + log(P / sigma(e))`` with ``s = c (1 - 2z)``, ``e = 2D``
     and ``P`` the probability of the outcome ``z``. For the outcome against the field,
@@ -270,7 +270,7 @@ def log_diagonal_ratio(
     ``P / sigma(e)``). Units with ``Gamma = 0`` contribute exactly 0. Absolute accuracy: a
     few ulps of ``|c|`` per unit.
     """
-    old = unit_terms(c_old, gamma) if old is None else old
+    old = unit_terms(c_old, gamma)
     new = unit_terms(c_new, gamma) if new is None else new
     g2 = 4.0 * gamma * gamma
     sz = torch.mul(z, -2.0).add_(1.0)  # 1 - 2z
