@@ -17,7 +17,14 @@ import torch
 
 from qdoem.data import Dataset, load_dataset
 from qdoem.models import MODELS, LayeredModel, build_model, model_from_state
-from qdoem.training import RunDir, TrainConfig, Trainer, save_learning_curves, save_sample_grid
+from qdoem.training import (
+    RunDir,
+    TrainConfig,
+    Trainer,
+    recipe,
+    save_learning_curves,
+    save_sample_grid,
+)
 
 __all__ = ["DEFAULTS", "build_run_model", "load_run", "load_run_dataset", "resolve_config", "train"]
 
@@ -38,6 +45,8 @@ DEFAULTS: dict[str, Any] = {
     # "sparse": gather-sums instead of matmuls for products with {0,1} visible vectors.
     "visible_matmul": "dense",
     "run_dir": None,
+    # A named recipe (qdoem.training.RECIPES) under the TOML file's and the flags' own keys.
+    "recipe": None,
     "grid_samples": 64,
     "grid_steps": 1000,
     # sampler, backend (None: closed form), shots, ...: the training settings.
@@ -48,7 +57,8 @@ DEFAULTS: dict[str, Any] = {
 def resolve_config(
     path: str | os.PathLike | None = None, overrides: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Defaults, then the TOML file (if any), then non-None ``overrides``; validated.
+    """Defaults, then the named recipe (``recipe`` in the file or the overrides), then the TOML
+    file (if any), then non-None ``overrides``; validated.
 
     Raises
     ------
@@ -69,8 +79,14 @@ def resolve_config(
         unknown = sorted(set(loaded) - set(DEFAULTS))
         if unknown:
             raise ValueError(f"unknown keys in {path}: {', '.join(unknown)}")
-        config.update(loaded)
-    config.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    else:
+        loaded = {}
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    name = overrides.get("recipe", loaded.get("recipe"))
+    if name is not None:
+        config.update(recipe(name))
+    config.update(loaded)
+    config.update(overrides)
     if config["model"] not in MODELS:
         raise ValueError(f"model must be one of {sorted(MODELS)}, got {config['model']!r}")
     if str(config["device"]).startswith("cuda") and not torch.cuda.is_available():

@@ -11,6 +11,10 @@ _FLAGS: list[tuple[str, dict]] = [
     ("--dataset", {"help": "dataset name (see qdoem.data.DATASETS)"}),
     ("--data-root", {"help": "folder with MNIST/raw etc. (default $QDOEM_DATA or ./data)"}),
     ("--limit", {"type": int, "help": "use only the first N training samples"}),
+    (
+        "--recipe",
+        {"help": "named training settings, see qdoem.training.RECIPES (cd1, pcd); flags override"},
+    ),
     ("--epochs", {"type": int}),
     ("--batch-size", {"type": int}),
     ("--lr", {"type": float, "dest": "learning_rate", "help": "learning rate"}),
@@ -103,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         key: getattr(args, key)
         for key in (
             "model",
+            "recipe",
             "n_hidden",
             "dataset",
             "data_root",

@@ -40,6 +40,7 @@ from qdoem.io import atomic_torch_save
 from qdoem.layers.base import Layer, Params, Stats
 from qdoem.models.coupling import Coupling
 from qdoem.sampling import ChainState, ais_log_partition, check_sampler, sweep
+from qdoem.sampling.ais import DEFAULT_N_BETAS, DEFAULT_N_CHAINS
 from qdoem.sampling.mean_field import mean_field
 from qdoem.seeding import HOST, derive_seed, seeded_generator
 from qdoem.theory.bits import basis_states
@@ -102,8 +103,8 @@ class LayeredModel:
     weight_scale : float
         Standard deviation of the initial coupling weights (biases start at 0, Gamma at the
         layer's ``gamma_init``).
-    learning_rate, momentum, weight_decay, lr_schedule, lr_final_ratio, batch_size, n_epochs, \
-cd_k, persistent, sampler, backend, shots :
+    learning_rate, momentum, initial_momentum, momentum_warmup, weight_decay, lr_schedule, \
+lr_final_ratio, batch_size, n_epochs, cd_k, persistent, sampler, backend, shots :
         Training settings used by :meth:`fit` and :meth:`partial_fit`; see
         :class:`qdoem.training.TrainConfig` (``n_epochs`` is its ``epochs``). ``sampler`` picks the
         negative-phase chain (``"exact"`` by default; ``"plain"`` is the biased chain kept for
@@ -147,6 +148,8 @@ cd_k, persistent, sampler, backend, shots :
         weight_scale: float = 0.01,
         learning_rate: float = 0.05,
         momentum: float = 0.5,
+        initial_momentum: float | None = None,
+        momentum_warmup: int = 5,
         weight_decay: float = 1e-4,
         lr_schedule: str = "constant",
         lr_final_ratio: float = 0.1,
@@ -191,6 +194,8 @@ cd_k, persistent, sampler, backend, shots :
         self.weight_scale = float(weight_scale)
         self.learning_rate = learning_rate
         self.momentum = momentum
+        self.initial_momentum = initial_momentum
+        self.momentum_warmup = momentum_warmup
         self.weight_decay = weight_decay
         self.lr_schedule = lr_schedule
         self.lr_final_ratio = lr_final_ratio
@@ -486,8 +491,8 @@ cd_k, persistent, sampler, backend, shots :
         self,
         method: str = "auto",
         *,
-        n_chains: int = 100,
-        n_betas: int = 1000,
+        n_chains: int = DEFAULT_N_CHAINS,
+        n_betas: int = DEFAULT_N_BETAS,
         base_bias: Tensor | None = None,
         generator: torch.Generator | None = None,
         sampler: str = "exact",

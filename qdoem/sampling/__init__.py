@@ -6,13 +6,20 @@ Training (:mod:`qdoem.training`), ``model.sample`` and AIS all run the kernels o
 the model's law invariant for every Gamma (MATH-NOTES).
 """
 
-from qdoem.sampling.ais import AISResult, ais_log_partition, default_betas
+from qdoem.sampling.ais import (
+    AISResult,
+    RAISEResult,
+    ais_log_partition,
+    default_betas,
+    raise_log_prob,
+)
 from qdoem.sampling.kernels import EXACT_SAMPLERS, SAMPLERS, check_sampler, sweep
 from qdoem.sampling.mean_field import mean_field
 from qdoem.sampling.state import ChainState
 
 __all__ = [
     "AISResult",
+    "RAISEResult",
     "ChainState",
     "EXACT_SAMPLERS",
     "SAMPLERS",
@@ -20,5 +27,6 @@ __all__ = [
     "check_sampler",
     "default_betas",
     "mean_field",
+    "raise_log_prob",
     "sweep",
 ]

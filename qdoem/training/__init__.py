@@ -6,10 +6,12 @@ This package never imports :mod:`qdoem.models`: a model is anything that impleme
 
 from qdoem.training.config import TrainConfig
 from qdoem.training.optim import SGD, scheduled_lr
+from qdoem.training.recipes import RECIPES, recipe
 from qdoem.training.rundir import RunDir, save_learning_curves, save_sample_grid
 from qdoem.training.trainer import CQLVM, Trainer
 
 __all__ = [
+    "RECIPES",
     "RunDir",
     "SGD",
     "TrainConfig",
@@ -17,5 +19,6 @@ __all__ = [
     "Trainer",
     "save_learning_curves",
     "save_sample_grid",
+    "recipe",
     "scheduled_lr",
 ]

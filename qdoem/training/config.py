@@ -33,6 +33,11 @@ class TrainConfig:
         Passes over the data and mini-batch size.
     learning_rate, momentum, weight_decay : float
         Momentum SGD ascent; weight decay on the couplings only.
+    initial_momentum : float or None
+        Momentum for the first ``momentum_warmup`` epochs, then ``momentum`` (Hinton's practical
+        guide: 0.5 for 5 epochs, then 0.9). None: ``momentum`` throughout.
+    momentum_warmup : int
+        Epochs at ``initial_momentum``.
     lr_schedule, lr_final_ratio :
         ``"constant"``, ``"linear"`` or ``"cosine"`` decay towards ``lr * lr_final_ratio``.
     cd_k : int
@@ -61,6 +66,8 @@ class TrainConfig:
     batch_size: int = 100
     learning_rate: float = 0.05
     momentum: float = 0.5
+    initial_momentum: float | None = None
+    momentum_warmup: int = 5
     weight_decay: float = 1e-4
     lr_schedule: str = "constant"
     lr_final_ratio: float = 0.1
@@ -80,6 +87,16 @@ class TrainConfig:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
         if not 0.0 <= _number("momentum", self.momentum) < 1.0:
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
+        if self.initial_momentum is not None and not (
+            0.0 <= _number("initial_momentum", self.initial_momentum) < 1.0
+        ):
+            raise ValueError(f"initial_momentum must be in [0, 1), got {self.initial_momentum}")
+        if (
+            isinstance(self.momentum_warmup, bool)
+            or not isinstance(self.momentum_warmup, int)
+            or self.momentum_warmup < 0
+        ):
+            raise ValueError(f"momentum_warmup must be an int >= 0, got {self.momentum_warmup!r}")
         if _number("weight_decay", self.weight_decay) < 0:
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
         _number("lr_final_ratio", self.lr_final_ratio)
@@ -103,6 +120,12 @@ class TrainConfig:
         """The settings among ``d``'s keys (other keys are ignored)."""
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
+
+    def momentum_at(self, epoch: int) -> float:
+        """The momentum of ``epoch`` (0-based)."""
+        if self.initial_momentum is not None and epoch < self.momentum_warmup:
+            return float(self.initial_momentum)
+        return float(self.momentum)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

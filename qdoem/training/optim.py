@@ -60,10 +60,12 @@ class SGD:
         self.weight_decay = weight_decay
         self.velocity = {k: torch.zeros_like(params[k]) for k in self.trainable}
 
-    def step(self, grads: dict[str, Tensor], lr: float) -> None:
+    def step(self, grads: dict[str, Tensor], lr: float, momentum: float | None = None) -> None:
+        """One ascent step; ``momentum`` overrides the constructor's for this step."""
+        momentum = self.momentum if momentum is None else momentum
         for name in self.trainable:
             vel = self.velocity[name]
-            vel.mul_(self.momentum).add_(grads[name], alpha=lr)
+            vel.mul_(momentum).add_(grads[name], alpha=lr)
             if name in self.decayed and self.weight_decay:
                 vel.add_(self.params[name], alpha=-lr * self.weight_decay)
             self.params[name].add_(vel)

@@ -112,7 +112,7 @@ def save_learning_curves(history: list[dict[str, Any]], path: str | os.PathLike)
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    skip = {"epoch", "step", "time_s"}
+    skip = {"epoch", "step", "time_s", "momentum"}
     keys = [
         k
         for k in (history[0] if history else {})

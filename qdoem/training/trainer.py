@@ -126,7 +126,9 @@ class Trainer:
         self._mh_proposed = 0
 
     # ------------------------------------------------------------------ one step
-    def train_step(self, v_data: Tensor, lr: float) -> dict[str, float]:
+    def train_step(
+        self, v_data: Tensor, lr: float, momentum: float | None = None
+    ) -> dict[str, float]:
         """One E-step + M-step on a minibatch. Returns the reconstruction error (CD only)."""
         model, cfg = self.model, self.config
         gen = seeded_generator(derive_seed(cfg.seed, self.epoch, self.step, HOST), model.device)
@@ -148,7 +150,7 @@ class Trainer:
             if k == 0 and not cfg.persistent and 0 in state.stats:
                 recon = state.stats[0]["mean"]  # the first down-pass from the data batch
         neg = model.negative_phase(state, self.estimator)
-        self.optimizer.step(model.gradient(pos, neg), lr)
+        self.optimizer.step(model.gradient(pos, neg), lr, momentum)
         self.step += 1
         if state.mh_proposed:
             n = state.mh_accepted
@@ -172,13 +174,15 @@ class Trainer:
         lr = scheduled_lr(
             cfg.learning_rate, self.epoch, cfg.epochs, cfg.lr_schedule, cfg.lr_final_ratio
         )
+        momentum = cfg.momentum_at(self.epoch)
         order_gen = seeded_generator(derive_seed(cfg.seed, self.epoch, DATA_ORDER))
         order = torch.randperm(data.shape[0], generator=order_gen).to(data.device)
         start = time.perf_counter()
         recon_sum, n_recon = 0.0, 0
         for lo in range(0, data.shape[0], cfg.batch_size):
             # index_select: the same rows as data[order[...]], ~3x faster on the CPU.
-            m = self.train_step(torch.index_select(data, 0, order[lo : lo + cfg.batch_size]), lr)
+            batch = torch.index_select(data, 0, order[lo : lo + cfg.batch_size])
+            m = self.train_step(batch, lr, momentum)
             if m:
                 recon_sum += m["recon_error"]
                 n_recon += 1
@@ -191,6 +195,7 @@ class Trainer:
             "epoch": self.epoch,
             "step": self.step,
             "lr": lr,
+            "momentum": momentum,
             "time_s": time.perf_counter() - start,
         }
         if n_recon:

@@ -47,7 +47,11 @@ def test_train_writes_run_directory(tmp_path, capsys):
     assert (
         main(["evaluate", str(run), "--method", "ais", "--n-chains", "16", "--n-betas", "50"]) == 0
     )
-    assert json.loads((run / "eval_test.json").read_text())["log_z_stderr"] > 0
+    result = json.loads((run / "eval_test.json").read_text())
+    assert result["log_z_stderr"] > 0 and result["method"] == "ais"
+    assert result["lower"] <= result["upper"] and result["raise_n"] > 0
+    assert isinstance(result["flags"], list) and len(result["log_z_runs"]) == 2
+    assert "mean log-likelihood in [" in capsys.readouterr().out
 
     out = tmp_path / "s.pt"
     assert main(["sample", str(run), "-n", "5", "--steps", "3", "-o", str(out)]) == 0

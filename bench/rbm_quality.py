@@ -1,0 +1,197 @@
+"""RBM and QRBM on binarized MNIST with one named recipe: bracketed test log-likelihoods.
+
+Issue 9's quality benchmark. Every variant is trained with the same recipe
+(:data:`qdoem.training.RECIPES`) and the same seed; the quantum variants add only Gamma:
+
+============== ==============================================================================
+``rbm``        the classical RBM
+``qrbm``       QRBM, Gamma learned from 0.5, exact (Z-basis MH-within-Gibbs) negative phase
+``qrbm-plain`` the same with the paper's uncorrected chain (biased at Gamma != 0)
+``qrbm-fixed`` QRBM with Gamma fixed at 0.5, exact chain
+============== ==============================================================================
+
+Each model's test log-likelihood is a :func:`qdoem.metrics.likelihood_report`: AIS (two
+independent runs of ``--n-chains`` chains, ``--n-betas`` temperatures, exact kernel, base rate
+= training-data log-odds) and RAISE on ``--raise-points`` random test images, with the flags
+that say when the two disagree. The report puts them beside the literature's anchors for a
+500-hidden RBM (Salakhutdinov & Murray 2008) and saves a sample grid of each model.
+
+Runs go to ``--runs/<variant>_<recipe>`` through :func:`qdoem.experiment.train` (resumable:
+rerunning continues an interrupted run, and a finished run is only evaluated; a run trained
+separately with ``qdoem train`` and the same settings can be placed there). The report goes
+to ``--out`` (``report.md``, ``report.json``, ``samples_<variant>.png``).
+
+Usage::
+
+    python bench/rbm_quality.py --recipe pcd [--variants rbm qrbm] [--epochs 100]
+    python bench/rbm_quality.py --quick      # a smoke run: 2000 images, 2 epochs, 100 betas
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+VARIANTS = {
+    "rbm": {"model": "rbm"},
+    "qrbm": {"model": "qrbm", "sampler": "exact", "learn_gamma": True},
+    "qrbm-plain": {"model": "qrbm", "sampler": "plain", "learn_gamma": True},
+    "qrbm-fixed": {"model": "qrbm", "sampler": "exact", "learn_gamma": False},
+}
+#: Salakhutdinov & Murray (2008), Table 2: 500 hidden units, binarized MNIST test set.
+LITERATURE = {"CD-1": -125.53, "CD-3": -105.50, "CD-25": -86.34}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--recipe", default="pcd")
+    p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    p.add_argument("--data-root", default="../shared/data")
+    p.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
+    p.add_argument("--n-hidden", type=int, default=500)
+    p.add_argument("--gamma-init", type=float, default=0.5)
+    p.add_argument("--limit", type=int, default=None, help="first N training images")
+    p.add_argument("--test-limit", type=int, default=None, help="first N test images")
+    p.add_argument("--n-chains", type=int, default=100, help="AIS chains per run")
+    p.add_argument("--n-betas", type=int, default=10000, help="AIS/RAISE temperatures")
+    p.add_argument("--raise-points", type=int, default=100, help="test images given RAISE")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--runs", type=Path, default=Path("runs/rbm_quality"))
+    p.add_argument("--out", type=Path, default=None, help="default results/rbm_quality_<recipe>")
+    p.add_argument("--quick", action="store_true", help="2000 images, 2 epochs, 100 betas")
+    args = p.parse_args()
+    if args.quick:
+        args.limit, args.test_limit, args.epochs = 2000, 500, 2
+        args.n_betas, args.n_chains, args.raise_points = 100, 20, 20
+    torch.set_num_threads(args.threads)
+    out = args.out or Path(f"results/rbm_quality_{args.recipe}")
+
+    from qdoem.experiment import load_run_dataset, resolve_config, train
+    from qdoem.io import atomic_write_text
+    from qdoem.metrics import likelihood_report
+    from qdoem.training import save_sample_grid
+
+    out.mkdir(parents=True, exist_ok=True)
+    rows = _previous_rows(out, args)
+    for name in args.variants:
+        run_dir = args.runs / f"{name}_{args.recipe}"
+        overrides = {
+            **VARIANTS[name],
+            "recipe": args.recipe,
+            "dataset": "binarized_mnist",
+            "data_root": args.data_root,
+            "n_hidden": args.n_hidden,
+            "gamma_init": args.gamma_init,
+            "limit": args.limit,
+            "epochs": args.epochs,
+            "seed": args.seed,
+            "visible_matmul": "sparse",
+            "run_dir": str(run_dir),
+        }
+        config = resolve_config(None, overrides)
+        start = time.perf_counter()
+        resume = (run_dir / "checkpoint.pt").is_file()
+        trainer = train(config, resume=resume, progress=False)
+        train_s = time.perf_counter() - start
+        model, history = trainer.model, trainer.history
+        data_train = load_run_dataset(config).data
+        test = load_run_dataset(config, split="test").data[: args.test_limit]
+        rate = data_train.double().mean(0).clamp(1e-3, 1 - 1e-3)
+        start = time.perf_counter()
+        report = likelihood_report(
+            model,
+            test,
+            n_chains=args.n_chains,
+            n_betas=args.n_betas,
+            raise_points=args.raise_points,
+            base_bias=torch.log(rate / (1 - rate)),
+            seed=args.seed,
+        )
+        eval_s = time.perf_counter() - start
+        samples = model.sample(64, steps=1000, seed=args.seed)
+        save_sample_grid(samples, out / f"samples_{name}.png", (28, 28))
+        last = history[-1] if history else {}
+        row = {
+            "variant": name,
+            "recipe": args.recipe,
+            "epochs": trainer.epoch,
+            "gamma_mean": last.get("gamma_mean"),
+            "accept_rate": last.get("accept_rate"),
+            "median_epoch_s": sorted(r["time_s"] for r in history)[len(history) // 2]
+            if history
+            else None,
+            "train_s_this_call": train_s,
+            "eval_s": eval_s,
+            "likelihood": report.to_dict(),
+        }
+        rows = [r for r in rows if r["variant"] != name] + [row]
+        print(f"{name}: {report.summary()}", flush=True)
+        _write(out, args, rows, atomic_write_text)
+
+
+def _previous_rows(out: Path, args) -> list[dict]:
+    """Rows of an earlier report with the same settings (variants can be run one at a time)."""
+    path = out / "report.json"
+    if not path.is_file():
+        return []
+    previous = json.loads(path.read_text())
+    if previous.get("settings") != _settings(args):
+        return []
+    return previous["rows"]
+
+
+def _settings(args) -> dict:
+    return {
+        "recipe": args.recipe,
+        "n_hidden": args.n_hidden,
+        "gamma_init": args.gamma_init,
+        "limit": args.limit,
+        "test_limit": args.test_limit,
+        "n_chains": args.n_chains,
+        "n_betas": args.n_betas,
+        "raise_points": args.raise_points,
+        "seed": args.seed,
+    }
+
+
+def _write(out: Path, args, rows, atomic_write_text) -> None:
+    settings = _settings(args)
+    payload = {"settings": settings, "literature": LITERATURE, "rows": rows}
+    atomic_write_text(out / "report.json", json.dumps(payload, indent=2) + "\n")
+    lines = [
+        f"# RBM and QRBM on binarized MNIST, recipe `{args.recipe}`",
+        "",
+        f"Settings: {json.dumps(settings)}",
+        "",
+        "| variant | epochs | Gamma (mean abs) | MH accept | AIS (optimistic) | RAISE | "
+        "bracket | trusted | flags |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lk = r["likelihood"]
+        gamma = "-" if r["gamma_mean"] is None else f"{r['gamma_mean']:.3f}"
+        acc = "-" if r["accept_rate"] is None else f"{r['accept_rate']:.2f}"
+        lines.append(
+            f"| {r['variant']} | {r['epochs']} | {gamma} | {acc} | "
+            f"{lk['ais']:.2f} +/- {lk['log_z_stderr']:.2f} | {lk['raise_estimate']:.2f} | "
+            f"[{lk['lower']:.2f}, {lk['upper']:.2f}] | {'yes' if lk['trustworthy'] else 'NO'} "
+            f"| {'; '.join(lk['flags']) or '-'} |"
+        )
+    lines += [
+        "",
+        "Literature, 500 hidden units (Salakhutdinov & Murray 2008, AIS): "
+        + ", ".join(f"{k} {v}" for k, v in LITERATURE.items())
+        + " nats.",
+        "",
+        "Sample grids: " + ", ".join(f"`samples_{r['variant']}.png`" for r in rows) + ".",
+    ]
+    atomic_write_text(out / "report.md", "\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
