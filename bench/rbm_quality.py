@@ -180,7 +180,7 @@ def _write(out: Path, args, rows, atomic_write_text) -> None:
             f"| {r['variant']} | {r['epochs']} | {gamma} | {acc} | "
             f"{lk['ais']:.2f} +/- {lk['log_z_stderr']:.2f} | {lk['raise_estimate']:.2f} | "
             f"[{lk['lower']:.2f}, {lk['upper']:.2f}] | {'yes' if lk['trustworthy'] else 'NO'} "
-            f"| {'; '.join(lk['flags']) or '-'} |"
+            f"| {'; '.join(lk['flags']).replace('|', chr(92) + '|') or '-'} |"
         )
     lines += [
         "",
