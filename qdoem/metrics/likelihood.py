@@ -38,8 +38,8 @@ from qdoem.models.base import EXACT_MAX_VISIBLE
 from qdoem.sampling.ais import (
     DEFAULT_N_BETAS,
     DEFAULT_N_CHAINS,
+    AISResult,
     ais_log_partition,
-    effective_sample_size,
     raise_log_prob,
 )
 from qdoem.seeding import derive_seed, seeded_generator
@@ -189,7 +189,7 @@ def likelihood_report(
     for name, value, least in (("n_runs", n_runs, 1), ("raise_points", raise_points, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < least:
             raise ValueError(f"{name} must be an int >= {least}, got {value!r}")
-    if not (isinstance(tolerance, int | float) and tolerance > 0):
+    if isinstance(tolerance, bool) or not (isinstance(tolerance, int | float) and tolerance > 0):
         raise ValueError(f"tolerance must be a positive number, got {tolerance!r}")
     v = model._as_input(data, "data").double().cpu()
     if v.shape[0] == 0:
@@ -214,12 +214,9 @@ def likelihood_report(
         )
         for r in range(n_runs)
     ]
-    log_w = torch.cat([r.log_weights for r in runs])
-    m = float(log_w.max())
-    w = torch.exp(log_w - m)
-    log_z = runs[0].log_z0 + m + math.log(float(w.mean()))
-    log_z_stderr = float(w.std()) / (math.sqrt(w.numel()) * float(w.mean()))
-    ess_fraction = effective_sample_size(log_w) / log_w.numel()
+    pooled = AISResult.from_log_weights(torch.cat([r.log_weights for r in runs]), runs[0].log_z0)
+    log_z, log_z_stderr = pooled.log_z, pooled.stderr
+    ess_fraction = pooled.ess / pooled.log_weights.numel()
     ais_rows = unnormalized - log_z
     ais = float(ais_rows.mean())
 
@@ -254,7 +251,7 @@ def likelihood_report(
     if ess_fraction < MIN_ESS_FRACTION:
         flags.append(
             f"AIS weights are dominated by few chains: effective sample size "
-            f"{ess_fraction:.1%} of {log_w.numel()} (< {MIN_ESS_FRACTION:.0%})"
+            f"{ess_fraction:.1%} of {pooled.log_weights.numel()} (< {MIN_ESS_FRACTION:.0%})"
         )
     settings = {
         "n_chains": n_chains,

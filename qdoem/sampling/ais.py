@@ -87,6 +87,15 @@ class AISResult:
     log_weights: Tensor
     log_z0: float = 0.0
 
+    @classmethod
+    def from_log_weights(cls, log_weights: Tensor, log_z0: float) -> AISResult:
+        """The estimate from importance log-weights (e.g. several runs' weights, pooled)."""
+        m = float(log_weights.max())
+        w = torch.exp(log_weights - m)
+        mean = float(w.mean())
+        stderr = float(w.std()) / (math.sqrt(w.numel()) * mean)
+        return cls(log_z0 + m + math.log(mean), stderr, log_weights, log_z0)
+
     @property
     def ess(self) -> float:
         """Effective sample size of the weights, ``(sum w)^2 / sum w^2``, between 1 and ``M``."""
@@ -211,13 +220,7 @@ def ais_log_partition(
         if k < len(betas) - 1:
             v = _transition(current, v, sampler, estimator, gen)
         previous = current
-    m = float(log_w.max())
-    w = torch.exp(log_w - m)
-    mean = float(w.mean())
-    stderr = float(w.std()) / (math.sqrt(n_chains) * mean)
-    return AISResult(
-        log_z=log_z0 + m + math.log(mean), stderr=stderr, log_weights=log_w, log_z0=log_z0
-    )
+    return AISResult.from_log_weights(log_w, log_z0)
 
 
 def raise_log_prob(
