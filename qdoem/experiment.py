@@ -31,6 +31,9 @@ __all__ = ["DEFAULTS", "build_run_model", "load_run", "load_run_dataset", "resol
 DEFAULTS: dict[str, Any] = {
     "model": "qrbm",
     "n_hidden": 16,
+    # Deep models (qidbm, dbm): hidden widths bottom first, and which hidden layers are quantum.
+    "hidden_sizes": [16, 16],
+    "quantum_layers": [1],
     "dataset": "bars_and_stripes",
     "dataset_options": {},
     "data_root": None,
@@ -39,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "gamma_init": 0.5,
     "learn_gamma": True,
     "weight_scale": 0.01,
+    "weight_init": "normal",
     "device": "cpu",
     "dtype": "float32",
     "matmul_dtype": None,
@@ -55,15 +59,22 @@ DEFAULTS: dict[str, Any] = {
 
 
 def resolve_config(
-    path: str | os.PathLike | None = None, overrides: dict[str, Any] | None = None
+    path: str | os.PathLike | None = None,
+    overrides: dict[str, Any] | None = None,
+    *,
+    quick: bool = False,
 ) -> dict[str, Any]:
     """Defaults, then the named recipe (``recipe`` in the file or the overrides), then the TOML
-    file (if any), then non-None ``overrides``; validated.
+    file (if any), then its ``[quick]`` table when ``quick``, then non-None ``overrides``;
+    validated.
+
+    A paper setting's TOML file holds the full-scale run at top level and, in a ``[quick]``
+    table, the keys that shrink it to minutes on two CPU cores (``qdoem train --quick``).
 
     Raises
     ------
     ValueError
-        Unknown keys, unknown model, or bad values.
+        Unknown keys, unknown model, bad values, or ``quick`` without a ``[quick]`` table.
     FileNotFoundError
         The TOML file does not exist.
     """
@@ -76,10 +87,20 @@ def resolve_config(
             loaded = tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as err:
             raise ValueError(f"config file {path} is not valid TOML: {err}") from err
+        quick_table = loaded.pop("quick", None)
+        if quick_table is not None and not isinstance(quick_table, dict):
+            raise ValueError(f"quick in {path} must be a table ([quick]), got {quick_table!r}")
         unknown = sorted(set(loaded) - set(DEFAULTS))
+        unknown += [f"quick.{k}" for k in sorted(set(quick_table or {}) - set(DEFAULTS))]
         if unknown:
             raise ValueError(f"unknown keys in {path}: {', '.join(unknown)}")
+        if quick:
+            if quick_table is None:
+                raise ValueError(f"--quick: {path} has no [quick] table")
+            loaded.update(quick_table)
     else:
+        if quick:
+            raise ValueError("--quick needs a config file with a [quick] table (see configs/)")
         loaded = {}
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     name = overrides.get("recipe", loaded.get("recipe"))
@@ -172,7 +193,7 @@ def train(
     if trainer.history:
         save_learning_curves(trainer.history, run.curves_png)
     samples = model.sample(config["grid_samples"], steps=config["grid_steps"], seed=config["seed"])
-    save_sample_grid(samples, run.samples_png, dataset.image_shape)
+    save_sample_grid(dataset.to_images(samples), run.samples_png, dataset.image_shape)
     return trainer
 
 

@@ -17,7 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("run_dir", help="run directory written by qdoem train")
     p.add_argument("-n", "--n-samples", type=int, default=64)
-    p.add_argument("--steps", type=int, default=1000, help="sweeps per chain")
+    p.add_argument(
+        "--steps", type=int, default=None, help="sweeps per chain (1000; 1 with --local-mode)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--sampler",
@@ -25,6 +27,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="exact",
         help="exact (default) leaves p(v) invariant for every Gamma; plain is the uncorrected "
         "chain (biased at Gamma != 0); twin-mh and heat-bath are exact too",
+    )
+    p.add_argument(
+        "--local-mode",
+        action="store_true",
+        help="the DBM baseline's FID sampler: chains from noise to a local mode, then --steps "
+        "sweeps (default 1 with this flag); favours the modes, not a sample of p(v)",
     )
     p.add_argument("--device", default=None)
     p.add_argument(
@@ -43,18 +51,25 @@ def run(args: argparse.Namespace) -> int:
     from qdoem.io import atomic_torch_save
     from qdoem.training.rundir import save_sample_grid
 
-    if args.n_samples < 1 or args.steps < 0:
+    if args.n_samples < 1 or (args.steps is not None and args.steps < 0):
         raise ValueError("--n-samples must be >= 1 and --steps >= 0")
     out = Path(args.out) if args.out else Path(args.run_dir) / "samples_cli.png"
     if out.suffix not in (".png", ".pt"):
         raise ValueError(f"--out must end in .png or .pt, got {out}")
     model, config = load_run(args.run_dir, args.device)
-    samples = model.sample(args.n_samples, steps=args.steps, seed=args.seed, sampler=args.sampler)
+    options = {"seed": args.seed, "sampler": args.sampler}
+    if args.local_mode:
+        steps = 1 if args.steps is None else args.steps
+        _, samples = model.sample_local_modes(args.n_samples, steps=steps, **options)
+    else:
+        steps = 1000 if args.steps is None else args.steps
+        samples = model.sample(args.n_samples, steps=steps, **options)
     if out.suffix == ".pt":
         atomic_torch_save(samples.cpu(), out)
     else:
         try:  # the dataset only tells us how to draw one row
-            shape = load_run_dataset(config).image_shape
+            dataset = load_run_dataset(config)
+            samples, shape = dataset.to_images(samples), dataset.image_shape
         except (FileNotFoundError, ValueError):
             shape = None
         save_sample_grid(samples, out, shape)

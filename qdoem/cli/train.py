@@ -7,7 +7,26 @@ import argparse
 # flag dest -> config key (None values are "not given" and leave the config alone)
 _FLAGS: list[tuple[str, dict]] = [
     ("--model", {"help": "model family, see qdoem.models.MODELS (default qrbm)"}),
-    ("--n-hidden", {"type": int, "help": "number of hidden units"}),
+    ("--n-hidden", {"type": int, "help": "number of hidden units (one hidden layer)"}),
+    (
+        "--hidden-sizes",
+        {"type": int, "nargs": "+", "help": "deep models: hidden widths, bottom first"},
+    ),
+    (
+        "--quantum-layers",
+        {
+            "type": int,
+            "nargs": "+",
+            "help": "QiDBM: quantum hidden layers (1 = h1), never adjacent",
+        },
+    ),
+    (
+        "--scheme",
+        {
+            "help": "mean-field (Salakhutdinov & Hinton; CD/PCD chains) or unbiased (Taniguchi "
+            "et al. 2023: local mode, Gibbs step, coupled MH)",
+        },
+    ),
     ("--dataset", {"help": "dataset name (see qdoem.data.DATASETS)"}),
     ("--data-root", {"help": "folder with MNIST/raw etc. (default $QDOEM_DATA or ./data)"}),
     ("--limit", {"type": int, "help": "use only the first N training samples"}),
@@ -20,7 +39,8 @@ _FLAGS: list[tuple[str, dict]] = [
     ("--lr", {"type": float, "dest": "learning_rate", "help": "learning rate"}),
     ("--momentum", {"type": float}),
     ("--weight-decay", {"type": float}),
-    ("--lr-schedule", {"choices": ["constant", "linear", "cosine"]}),
+    ("--lr-schedule", {"help": "constant, linear, cosine or inverse-sqrt"}),
+    ("--lr-decay", {"type": float, "help": "inverse-sqrt: lr / sqrt(1 + lr_decay * step)"}),
     ("--cd-k", {"type": int, "help": "sweeps of the negative-phase chains per step"}),
     (
         "--sampler",
@@ -63,6 +83,8 @@ HELP = "train a model with DO-EM"
 def register(subparsers: argparse._SubParsersAction) -> None:
     from qdoem.models import MODELS
     from qdoem.sampling import SAMPLERS
+    from qdoem.training.config import SCHEMES
+    from qdoem.training.optim import SCHEDULES
 
     p = subparsers.add_parser(
         "train",
@@ -72,8 +94,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--config", help="TOML config file")
     for flag, kw in _FLAGS:
-        if flag in ("--model", "--sampler"):
-            kw = {**kw, "choices": sorted(MODELS if flag == "--model" else SAMPLERS)}
+        choices = {"--model": sorted(MODELS), "--sampler": sorted(SAMPLERS)}
+        choices.update({"--scheme": SCHEMES, "--lr-schedule": SCHEDULES})
+        if flag in choices:
+            kw = {**kw, "choices": choices[flag]}
         p.add_argument(flag, default=None, **kw)
     p.add_argument("--pcd", action="store_true", default=None, help="persistent CD chains")
     p.add_argument(
@@ -87,6 +111,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         default=None,
         help="let torchvision download missing datasets",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="apply the config file's [quick] table: the same setting at a scale of minutes",
     )
     p.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
     p.add_argument(
@@ -118,6 +147,10 @@ def run(args: argparse.Namespace) -> int:
             "momentum",
             "weight_decay",
             "lr_schedule",
+            "lr_decay",
+            "scheme",
+            "hidden_sizes",
+            "quantum_layers",
             "cd_k",
             "sampler",
             "gamma_init",
@@ -136,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     overrides["learn_gamma"] = False if args.fixed_gamma else None
     if args.stop_after is not None and args.stop_after < 1:
         raise ValueError(f"--stop-after must be positive, got {args.stop_after}")
-    config = resolve_config(args.config, overrides)
+    config = resolve_config(args.config, overrides, quick=args.quick)
     if args.resume:
         # The run's saved config.json rules; only a larger --epochs extends it.
         config = {"run_dir": config["run_dir"], "epochs": args.epochs}

@@ -25,7 +25,7 @@ from qdoem.data.synthetic import (
     empirical_distribution,
     parity,
 )
-from qdoem.data.vision import binarize, to_bits
+from qdoem.data.vision import binarize, from_bits, to_bits
 
 __all__ = [
     "BernoulliMixture",
@@ -39,6 +39,7 @@ __all__ = [
     "empirical_distribution",
     "parity",
     "binarize",
+    "from_bits",
     "to_bits",
 ]
 
@@ -56,12 +57,21 @@ class Dataset:
         How to draw one row (``(28, 28)``, ``(3, 32, 32)``...), None for bit strings.
     binary : bool
         Whether ``data`` is {0,1}.
+    pixel_bits : int
+        Bits per pixel: 8 for the 8-bit encodings (each grey level as its 8 bits, most
+        significant first, :func:`to_bits`), else 1.
     """
 
     name: str
     data: Tensor
     image_shape: tuple[int, ...] | None
     binary: bool
+    pixel_bits: int = 1
+
+    def to_images(self, rows: Tensor) -> Tensor:
+        """Rows of this dataset's encoding (data or model samples) as pixel values in [0, 1],
+        one row per image, to draw with :attr:`image_shape`."""
+        return from_bits(rows) if self.pixel_bits == 8 else rows
 
 
 def default_root() -> str:
@@ -75,7 +85,7 @@ def _mnist_like(base: str, mode: str | None):
         if limit is not None:
             x = x[:limit]
         if mode == "bits":
-            return to_bits(x), None, True
+            return to_bits(x), (28, 28), True
         grey = x.reshape(x.shape[0], -1).float() / 255.0
         how = binarize_mode or mode
         if how is None:
@@ -120,6 +130,8 @@ _LOADERS = {
     "cardinality": _synthetic(cardinality),
 }
 DATASETS: tuple[str, ...] = tuple(_LOADERS)
+#: Datasets whose rows hold each pixel as 8 bits (:func:`to_bits`).
+_EIGHT_BIT = frozenset({"mnist8bit"})
 
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "bernoulli_mixture": {"n_samples": 1000, "n_visible": 20},
@@ -176,7 +188,10 @@ def load_dataset(
         data, shape, is_binary = _LOADERS[key](root, split, download, limit, seed, **kw)
     except TypeError as err:  # an option the loader does not take
         raise ValueError(f"bad options for dataset {name!r}: {err}") from err
-    return Dataset(name=key, data=data.contiguous(), image_shape=shape, binary=is_binary)
+    bits = 8 if key in _EIGHT_BIT else 1
+    return Dataset(
+        name=key, data=data.contiguous(), image_shape=shape, binary=is_binary, pixel_bits=bits
+    )
 
 
 __all__ += ["synthetic", "vision"]

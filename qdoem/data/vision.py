@@ -89,3 +89,12 @@ def to_bits(images_uint8: Tensor) -> Tensor:
     x = images_uint8.reshape(images_uint8.shape[0], -1).to(torch.int64)
     shifts = torch.arange(7, -1, -1)
     return ((x[:, :, None] >> shifts) & 1).reshape(x.shape[0], -1).float()
+
+
+def from_bits(bits: Tensor) -> Tensor:
+    """The inverse of :func:`to_bits`, as grey levels in [0, 1]: ``(N, 8 P)`` bits (most
+    significant first) to ``(N, P)`` values ``sum_k 2^(7-k) b_k / 255``."""
+    if bits.shape[-1] % 8:
+        raise ValueError(f"8-bit data must have a multiple of 8 columns, got {bits.shape[-1]}")
+    weights = 2.0 ** torch.arange(7, -1, -1, dtype=torch.float32, device=bits.device)
+    return (bits.float().reshape(bits.shape[0], -1, 8) * weights).sum(-1) / 255.0

@@ -3,6 +3,8 @@
 =========  =======================================================================
 ``qrbm``   :class:`QRBM`: {0,1} visible units, one layer of hidden qubits
 ``rbm``    :class:`RBM`: the QRBM at Gamma = 0 (classical hidden units)
+``qidbm``  :class:`QiDBM`: several hidden layers, quantum ones never neighbours
+``dbm``    :class:`DBM`: the QiDBM at Gamma = 0
 =========  =======================================================================
 
 :data:`MODELS` is the one registry of model names: the CLI and run configurations read it.
@@ -11,6 +13,16 @@
 from __future__ import annotations
 
 from qdoem.models.base import MODELS, LayeredModel, build_model, model_from_state
+from qdoem.models.dbm import DBM, QiDBM
 from qdoem.models.rbm import QRBM, RBM
 
-__all__ = ["MODELS", "QRBM", "RBM", "LayeredModel", "build_model", "model_from_state"]
+__all__ = [
+    "DBM",
+    "MODELS",
+    "QRBM",
+    "QiDBM",
+    "RBM",
+    "LayeredModel",
+    "build_model",
+    "model_from_state",
+]

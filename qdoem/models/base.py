@@ -71,6 +71,7 @@ MODELS: dict[str, type[LayeredModel]] = {}
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _MATMUL_DTYPES = {**_DTYPES, "bfloat16": torch.bfloat16, "float16": torch.float16}
 VISIBLE_MATMULS = ("dense", "sparse")
+WEIGHT_INITS = ("normal", "orthogonal")
 
 
 def _as_dtype(value: Any, table: dict[str, torch.dtype], field: str) -> torch.dtype:
@@ -103,10 +104,15 @@ class LayeredModel:
     weight_scale : float
         Standard deviation of the initial coupling weights (biases start at 0, Gamma at the
         layer's ``gamma_init``).
+    weight_init : {"normal", "orthogonal"}
+        ``N(0, weight_scale^2)`` entries, or orthogonal matrices (rows or columns orthonormal,
+        as the DBM baseline of Taniguchi et al. 2023 initialises).
     learning_rate, momentum, initial_momentum, momentum_warmup, weight_decay, lr_schedule, \
-lr_final_ratio, batch_size, n_epochs, cd_k, persistent, sampler, backend, shots :
+lr_final_ratio, lr_decay, scheme, batch_size, n_epochs, cd_k, persistent, sampler, backend, \
+shots :
         Training settings used by :meth:`fit` and :meth:`partial_fit`; see
-        :class:`qdoem.training.TrainConfig` (``n_epochs`` is its ``epochs``). ``sampler`` picks the
+        :class:`qdoem.training.TrainConfig` (``n_epochs`` is its ``epochs``). ``scheme`` picks how
+        the phases are estimated (``"mean-field"`` or ``"unbiased"``). ``sampler`` picks the
         negative-phase chain (``"exact"`` by default; ``"plain"`` is the biased chain kept for
         comparison); ``backend`` (a name or a :class:`backends.Backend`) takes the quantum layers'
         statistics and samples from circuits with ``shots`` shots.
@@ -146,6 +152,7 @@ lr_final_ratio, batch_size, n_epochs, cd_k, persistent, sampler, backend, shots 
         coupling_names: list[str] | None = None,
         *,
         weight_scale: float = 0.01,
+        weight_init: str = "normal",
         learning_rate: float = 0.05,
         momentum: float = 0.5,
         initial_momentum: float | None = None,
@@ -153,6 +160,8 @@ lr_final_ratio, batch_size, n_epochs, cd_k, persistent, sampler, backend, shots 
         weight_decay: float = 1e-4,
         lr_schedule: str = "constant",
         lr_final_ratio: float = 0.1,
+        lr_decay: float = 1e-3,
+        scheme: str = "mean-field",
         batch_size: int = 100,
         n_epochs: int = 10,
         cd_k: int = 1,
@@ -191,7 +200,10 @@ lr_final_ratio, batch_size, n_epochs, cd_k, persistent, sampler, backend, shots 
         coupling_names = list(coupling_names or default_coupling_names(n_couplings))
         if len(coupling_names) != n_couplings:
             raise ValueError(f"need {n_couplings} coupling names, got {list(coupling_names)}")
+        if weight_init not in WEIGHT_INITS:
+            raise ValueError(f"weight_init must be one of {WEIGHT_INITS}, got {weight_init!r}")
         self.weight_scale = float(weight_scale)
+        self.weight_init = weight_init
         self.learning_rate = learning_rate
         self.momentum = momentum
         self.initial_momentum = initial_momentum
@@ -199,6 +211,8 @@ lr_final_ratio, batch_size, n_epochs, cd_k, persistent, sampler, backend, shots 
         self.weight_decay = weight_decay
         self.lr_schedule = lr_schedule
         self.lr_final_ratio = lr_final_ratio
+        self.lr_decay = lr_decay
+        self.scheme = scheme
         self.batch_size = batch_size
         self.n_epochs = n_epochs
         self.cd_k = cd_k
@@ -225,8 +239,12 @@ lr_final_ratio, batch_size, n_epochs, cd_k, persistent, sampler, backend, shots 
         params: dict[str, Tensor] = {}
         for c in self.couplings:
             shape = (self.layers[c.lower].size, self.layers[c.lower + 1].size)
-            w = torch.randn(*shape, generator=gen, dtype=torch.float64)
-            params[c.name] = (self.weight_scale * w).to(**kw)
+            w = torch.empty(*shape, dtype=torch.float64)
+            if self.weight_init == "orthogonal":
+                torch.nn.init.orthogonal_(w, generator=gen)  # scale-free: weight_scale unused
+            else:
+                w = self.weight_scale * w.normal_(generator=gen)
+            params[c.name] = w.to(**kw)
         for layer in self.layers:
             for local, value in layer.initial_parameters().items():
                 params[f"{layer.name}_{local}"] = torch.full((layer.size,), value, **kw)
@@ -444,46 +462,134 @@ lr_final_ratio, batch_size, n_epochs, cd_k, persistent, sampler, backend, shots 
         """Whether ``log p*(v)`` is closed form: one hidden layer, summed out unit by unit."""
         return len(self.layers) == 2
 
-    def _check_marginal(self, what: str) -> None:
-        if not self.has_closed_form_marginal():
-            raise NotImplementedError(
-                f"{what} needs the closed-form visible marginal of a model with one hidden layer"
+    def summed_layers(self) -> tuple[int, ...]:
+        """Hidden layers summed out in closed form by the exact marginal; the other hidden
+        layers are enumerated.
+
+        Given the Z-basis values of its neighbours, a layer's state is a product of one-unit
+        Gibbs states, so ``Tr`` over a set of pairwise non-neighbouring layers is closed form.
+        Every quantum layer must be in the set (its state is not diagonal); among the odd and
+        the even hidden layers, the set with the most units that qualifies is taken (for one
+        hidden layer: that layer, so nothing is enumerated).
+        """
+        hidden = range(1, len(self.layers))
+        quantum = {k for k in hidden if self.layers[k].quantum}
+        options = [
+            chosen
+            for chosen in ({k for k in hidden if k % 2 == p} for p in (1, 0))
+            if quantum <= chosen
+        ] or [quantum]
+        best = max(options, key=lambda chosen: sum(self.layers[k].size for k in chosen))
+        return tuple(sorted(best))
+
+    def _enumerated_bits(self) -> int:
+        summed = self.summed_layers()
+        return sum(layer.size for k, layer in enumerate(self.layers[1:], 1) if k not in summed)
+
+    def _enumerate(self, v: Tensor) -> tuple[list[Tensor], dict[int, Tensor], Tensor]:
+        """Every configuration of the enumerated hidden layers next to each row of ``v``.
+
+        Returns ``(values, fields, log_w)``: per layer the ``(B * M, size)`` values (rows
+        ``b * M .. b * M + M - 1`` belong to ``v[b]``; the summed layers' entries are None),
+        the fields of the summed layers, and ``log_w`` of shape ``(B, M)``: the diagonal terms
+        of ``-H`` between the layers that are not summed (``a.v``, biases, couplings). Then
+
+            log <v, h_E| Tr_S exp(-H) |v, h_E> = log_w + sum_{k in S} log_partition(field_k).
+        """
+        summed = self.summed_layers()
+        enumerated = [k for k in range(1, len(self.layers)) if k not in summed]
+        bits = self._enumerated_bits()
+        if bits > EXACT_MAX_VISIBLE:
+            raise ValueError(
+                f"exact marginal needs at most {EXACT_MAX_VISIBLE} enumerated hidden units, "
+                f"got {bits}"
             )
+        b, m = v.shape[0], 2**bits
+        values: list[Tensor | None] = [None] * len(self.layers)
+        values[0] = v.repeat_interleave(m, 0) if m > 1 else v
+        if enumerated:
+            configs = torch.from_numpy(basis_states(bits)).to(v)
+            sizes = [self.layers[k].size for k in enumerated]
+            for k, part in zip(enumerated, configs.split(sizes, dim=1), strict=True):
+                values[k] = part.repeat(b, 1)
+        log_w = sum(
+            self.layers[k].log_potential(values[k], self._layer_params[k]) for k in [0, *enumerated]
+        )
+        for c in self.couplings:
+            if c.lower not in summed and c.lower + 1 not in summed:
+                log_w = log_w + self._coupling_term(c.lower, values)
+        fields = {k: self.field(k, values) for k in summed}
+        return values, fields, log_w.reshape(b, m)
+
+    def _coupling_term(self, lower: int, values: list[Tensor | None]) -> Tensor:
+        """``s(x_lower)^T W x_upper`` per row."""
+        s = self.layers[lower].coupling_value(values[lower], self._layer_params[lower])
+        field = self.couplings[lower].up(self._weights[lower], s, s.new_zeros(()))
+        return (field * values[lower + 1]).sum(-1)
+
+    def _summed_log_partition(self, fields: dict[int, Tensor], b: int) -> Tensor:
+        """``sum over summed layers and units of log Tr exp(-H_unit)``, shaped ``(b, M)``."""
+        total = sum(
+            self.layers[k].log_partition(f, self._layer_params[k]).sum(-1)
+            for k, f in fields.items()
+        )
+        return total.reshape(b, -1)
 
     def unnormalized_log_prob(self, v: Tensor) -> Tensor:
         """``log p*(v) = log Tr_L <v|exp(-H)|v>``, the negative free energy.
 
-        For a QRBM: ``a.v + sum_j [c_j/2 + log 2cosh D_j]``.
+        For a QRBM: ``a.v + sum_j [c_j/2 + log 2cosh D_j]``. Deeper models sum the layers of
+        :meth:`summed_layers` out in closed form and enumerate the other hidden layers (small
+        models only; see :data:`EXACT_MAX_VISIBLE`).
         """
-        self._check_marginal("unnormalized_log_prob")
-        visible, hidden = self.layers
-        return visible.log_potential(v, self._layer_params[0]) + hidden.log_partition(
-            self.field(1, [v, None]), self._layer_params[1]
-        ).sum(-1)
+        _, fields, log_w = self._enumerate(v)
+        return torch.logsumexp(log_w + self._summed_log_partition(fields, v.shape[0]), dim=1)
+
+    def log_diagonal_joint(self, values: list[Tensor]) -> Tensor:
+        """``log <x|exp(-H)|x>`` for Z-basis values ``x`` of every layer, per row.
+
+        The Z-basis diagonal of the Gibbs state is a classical joint law whose marginal on the
+        classical layers is the model's; a quantum layer's values are its Z-basis measurement.
+        It is the classical ``-E(x)`` (biases and couplings) plus, per quantum unit,
+        ``log_diagonal`` (MATH-NOTES: ``log <z|exp(c n + Gamma X)|z> - c z``).
+        """
+        out = sum(
+            layer.log_potential(values[k], self._layer_params[k])
+            for k, layer in enumerate(self.layers)
+        )
+        for c in self.couplings:
+            out = out + self._coupling_term(c.lower, values)
+        for k, layer in enumerate(self.layers):
+            if layer.quantum:
+                params = self._layer_params[k]
+                out = out + layer.log_diagonal(self.field(k, values), params, values[k]).sum(-1)
+        return out
 
     def exact_log_partition(self, chunk: int = _CHUNK) -> float:
-        """``log Z`` by summing the closed-form marginal over all ``2^n_visible`` visible states,
-        ``chunk`` states at a time.
+        """``log Z`` by summing the exact marginal over all ``2^n_visible`` visible states,
+        about ``chunk`` rows (visible states times enumerated hidden states) at a time.
 
         Raises
         ------
         ValueError
-            If ``n_visible > 24`` (use AIS instead).
+            If ``n_visible`` plus the enumerated hidden units exceed 24 (use AIS instead).
         """
-        self._check_marginal("exact log Z")
         n = self.n_visible
         if not self.layers[0].binary:
             raise ValueError("exact log Z needs {0,1} visible units")
-        if n > EXACT_MAX_VISIBLE:
+        bits = n + self._enumerated_bits()
+        if bits > EXACT_MAX_VISIBLE:
             raise ValueError(
-                f"exact log Z needs n_visible <= {EXACT_MAX_VISIBLE}, got {n}; use method='ais'"
+                f"exact log Z enumerates 2^{bits} states (n_visible {n} plus enumerated hidden "
+                f"units); at most 2^{EXACT_MAX_VISIBLE}: use method='ais'"
             )
-        m = self.to_float64()
-        parts = []
         if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
             raise ValueError(f"chunk must be a positive int, got {chunk!r}")
-        for start in range(0, 2**n, chunk):
-            v = torch.from_numpy(basis_states(n, start, min(start + chunk, 2**n)))
+        m = self.to_float64()
+        step = max(1, chunk >> self._enumerated_bits())
+        parts = []
+        for start in range(0, 2**n, step):
+            v = torch.from_numpy(basis_states(n, start, min(start + step, 2**n)))
             parts.append(torch.logsumexp(m.unnormalized_log_prob(v), dim=0))
         return float(torch.logsumexp(torch.stack(parts), dim=0))
 
@@ -499,13 +605,15 @@ lr_final_ratio, batch_size, n_epochs, cd_k, persistent, sampler, backend, shots 
     ) -> tuple[float, float]:
         """``(log Z, standard error)``; the error is 0 for the exact method.
 
-        ``method``: "exact" (enumeration, ``n_visible <= 24``), "ais", or "auto". AIS options:
-        see :func:`qdoem.sampling.ais_log_partition` (``sampler`` is its transition kernel).
+        ``method``: "exact" (enumeration of at most 2^24 states), "ais" (one hidden layer), or
+        "auto". AIS options: see :func:`qdoem.sampling.ais_log_partition` (``sampler`` is its
+        transition kernel).
         """
         if method not in ("auto", "exact", "ais"):
             raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}")
         if method == "auto":
-            method = "exact" if self.n_visible <= EXACT_MAX_VISIBLE else "ais"
+            small = self.n_visible + self._enumerated_bits() <= EXACT_MAX_VISIBLE
+            method = "exact" if small else "ais"
         if method == "exact":
             return self.exact_log_partition(), 0.0
         res = ais_log_partition(
@@ -521,7 +629,7 @@ lr_final_ratio, batch_size, n_epochs, cd_k, persistent, sampler, backend, shots 
     def log_prob(
         self, v: Tensor, method: str = "auto", *, log_z: float | None = None, **ais_options: Any
     ) -> Tensor:
-        """``log p(v)`` for each row, float64. Exact for ``n_visible <= 24``, else AIS.
+        """``log p(v)`` for each row, float64. Exact for small models (2^24 states), else AIS.
 
         Pass ``log_z`` (e.g. from :meth:`log_partition`, which also returns the AIS standard
         error) to reuse one estimate across calls.
@@ -531,48 +639,75 @@ lr_final_ratio, batch_size, n_epochs, cd_k, persistent, sampler, backend, shots 
             log_z, _ = self.log_partition(method, **ais_options)
         return self.to_float64().unnormalized_log_prob(v) - log_z
 
+    def _enumerated_phase(self, v: Tensor) -> tuple[list[Stats], Tensor]:
+        """The statistics of every enumerated configuration next to each row of ``v`` (summed
+        layers: their conditional statistics) and the log weights ``(B, M)`` of those rows."""
+        values, fields, log_w = self._enumerate(v)
+        phase = [
+            self.conditional(k, fields[k]) if k in fields else {"mean": values[k]}
+            for k in range(len(self.layers))
+        ]
+        return phase, log_w + self._summed_log_partition(fields, v.shape[0])
+
     def qelbo(
         self, data: Tensor, reference: LayeredModel | None = None, log_z: float | None = None
     ):
         """The QELBO of the data at the Petz extension computed with ``reference``'s parameters.
 
-        Maths (MATH-NOTES; CQ-LVM, one hidden layer): with ``rho_L(v; theta_ref)`` the
-        conditional hidden state of the reference,
+        Maths (MATH-NOTES; CQ-LVM): with ``rho_L(v; theta_ref)`` the conditional latent state of
+        the reference,
 
             QELBO(theta) = E_data[<-H(v; theta)>_{rho_L(v; theta_ref)}]
                            + E_data[S(rho_L(v; theta_ref))] - log Z(theta),
 
         the M-step objective plus the E-step entropy. It lower-bounds the log-likelihood
         ``L(theta)`` and equals it at ``theta = theta_ref`` (the default, ``reference=None``).
+        With several hidden layers ``rho_L(v)`` is block-diagonal in the enumerated layers:
+        a mixture, weights ``P(h_E | v)``, of products of one-unit states of the summed layers,
+        so its entropy is ``H(P(h_E | v))`` plus the mixture of the units' entropies.
         ``log_z`` defaults to the exact value.
         """
-        self._check_marginal("the QELBO")
         v = self._as_input(data, "data").double().cpu()
         m = self.to_float64()
         r = m if reference is None else reference.to_float64()
         if r.layer_sizes != m.layer_sizes or type(r) is not type(m):
             raise ValueError("reference must be a model of the same type and sizes")
-        c_ref = r.field(1, [v, None])
-        stats_ref = r.layers[1].statistics(c_ref, r.layer_params(1))
-        entropy = r.layers[1].entropy(c_ref, r.layer_params(1)).sum(-1)
-        energy = m.layers[0].log_potential(v, m.layer_params(0)) + m.layers[
-            1
-        ].expected_log_potential(m.field(1, [v, None]), m.layer_params(1), stats_ref).sum(-1)
+        b = v.shape[0]
+        phase_ref, log_w_ref = r._enumerated_phase(v)
+        _, fields_ref, _ = r._enumerate(v)
+        p = torch.softmax(log_w_ref, dim=1)
+        entropy = -(p * torch.log_softmax(log_w_ref, dim=1)).sum(1)
+        _, fields, energy = m._enumerate(v)
+        for k, field in fields.items():
+            unit_entropy = r.layers[k].entropy(fields_ref[k], r.layer_params(k)).sum(-1)
+            entropy = entropy + (p * unit_entropy.reshape(b, -1)).sum(1)
+            term = m.layers[k].expected_log_potential(field, m.layer_params(k), phase_ref[k])
+            energy = energy + term.sum(-1).reshape(b, -1)
         log_z = m.exact_log_partition() if log_z is None else log_z
-        return float((energy + entropy).mean()) - log_z
+        return float(((p * energy).sum(1) + entropy).mean()) - log_z
 
-    def exact_statistics(self) -> dict[str, Tensor]:
-        """``E_model`` of the sufficient statistics, by enumerating the visible states (float64).
+    def exact_statistics(self, data: Any = None) -> dict[str, Tensor]:
+        """Exact expectations of the sufficient statistics, by enumeration (float64).
 
-        The exact negative phase of a small model: the log-likelihood gradient is
-        ``sufficient_statistics(positive phase) - exact_statistics()``.
+        Without ``data``: ``E_model``, over all visible states (the exact negative phase).
+        With ``data``: the exact E-step, ``E_data Tr(rho_L(v) dH'/dtheta)`` at the conditional
+        latent state of each row (the exact positive phase; for one hidden layer, the closed
+        form of :meth:`positive_phase`). The log-likelihood gradient is
+        ``exact_statistics(data) - exact_statistics()``.
         """
-        self._check_marginal("exact model statistics")
         m = self.to_float64()
-        v = torch.from_numpy(basis_states(self.n_visible))
-        p = torch.softmax(m.unnormalized_log_prob(v), dim=0)
-        phase, _ = m.positive_phase(v)
-        return m.sufficient_statistics(phase, weights=p)
+        if data is None:
+            n = self.n_visible
+            if n + self._enumerated_bits() > EXACT_MAX_VISIBLE:
+                raise ValueError(f"exact model statistics enumerate 2^{n} visible states; too many")
+            v = torch.from_numpy(basis_states(n))
+            phase, log_w = m._enumerated_phase(v)
+            weights = torch.softmax(log_w.flatten(), dim=0)
+        else:
+            v = self._as_input(data, "data").double().cpu()
+            phase, log_w = m._enumerated_phase(v)
+            weights = (torch.softmax(log_w, dim=1) / v.shape[0]).flatten()
+        return m.sufficient_statistics(phase, weights=weights)
 
     # ------------------------------------------------------------------ copies
     def to_float64(self) -> LayeredModel:
@@ -708,6 +843,48 @@ lr_final_ratio, batch_size, n_epochs, cd_k, persistent, sampler, backend, shots 
         for _ in range(steps):
             sweep(self, state, sampler, estimator, gen)
         return state.values[0]
+
+    def sample_local_modes(
+        self,
+        n_samples: int,
+        *,
+        steps: int = 1,
+        sampler: str = "exact",
+        seed: int | None = None,
+    ) -> tuple[Tensor, Tensor]:
+        """The DBM baseline's image sampler (Taniguchi et al. 2023): every layer from uniform
+        noise to a local mode by deterministic block updates
+        (:func:`qdoem.sampling.unbiased.local_mode`), then ``steps`` sweeps of ``sampler``.
+
+        Not a sample from ``p(v)``: it favours the modes (sharp images, as used for FID).
+
+        Returns
+        -------
+        modes, after : Tensor
+            Visible values at the local modes, and after the sweeps.
+        """
+        from qdoem.estimators import ClosedFormEstimator
+        from qdoem.sampling.unbiased import local_mode
+
+        check_sampler(sampler)
+        if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise ValueError(f"steps must be a non-negative int, got {steps!r}")
+        seed = self.seed if seed is None else seed
+        gen = seeded_generator(derive_seed(seed, HOST), self.device)
+        values = [
+            (torch.rand((n_samples, layer.size), generator=gen, device=self.device) < 0.5).to(
+                self.dtype
+            )
+            for layer in self.layers
+        ]
+        values, _ = local_mode(self, values, gen)
+        state = ChainState(values)
+        estimator = ClosedFormEstimator()
+        for _ in range(steps):
+            sweep(self, state, sampler, estimator, gen)
+        return values[0], state.values[0]
 
     # ------------------------------------------------------------------ estimator surface
     @classmethod

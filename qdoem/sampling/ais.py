@@ -142,6 +142,12 @@ def default_betas(n_betas: int) -> Tensor:
 def _annealing_setup(model, base_bias, sampler, reversible=False):
     """Checked ``(float64 model, a0, log Z_0)`` for annealing ``model`` with ``sampler``."""
     check_sampler(sampler)
+    if not model.has_closed_form_marginal():
+        raise NotImplementedError(
+            f"annealing over the visible marginal needs one hidden layer (closed-form p*(v)); "
+            f"{type(model).__name__} has {len(model.layers) - 1}: use log_prob(method='exact') "
+            f"on small models"
+        )
     if sampler not in EXACT_SAMPLERS and model.has_transverse_field():
         raise ValueError(
             f"annealing needs transitions that leave each tempered law invariant; sampler "

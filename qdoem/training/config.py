@@ -7,9 +7,12 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from qdoem.sampling.kernels import SAMPLERS
-from qdoem.training.optim import SCHEDULES
+from qdoem.training.optim import SCHEDULES, scheduled_lr
 
-__all__ = ["TrainConfig"]
+__all__ = ["SCHEMES", "TrainConfig"]
+
+#: Estimators of the two phases (see ``TrainConfig.scheme``).
+SCHEMES = ("mean-field", "unbiased")
 
 
 def _positive_int(name: str, value: Any) -> None:
@@ -38,10 +41,19 @@ class TrainConfig:
         guide: 0.5 for 5 epochs, then 0.9). None: ``momentum`` throughout.
     momentum_warmup : int
         Epochs at ``initial_momentum``.
-    lr_schedule, lr_final_ratio :
-        ``"constant"``, ``"linear"`` or ``"cosine"`` decay towards ``lr * lr_final_ratio``.
+    lr_schedule, lr_final_ratio, lr_decay :
+        ``"constant"``; ``"linear"`` or ``"cosine"`` decay towards ``lr * lr_final_ratio``;
+        ``"inverse-sqrt"``: ``lr / sqrt(1 + lr_decay * step)`` per mini-batch step.
+    scheme : str
+        How the two phases are estimated. ``"mean-field"``: the E-step of the data batch
+        (closed form for one hidden layer; mean field, Salakhutdinov & Hinton 2009, for deeper
+        models) and CD-k or persistent chains for the model term. ``"unbiased"``: Taniguchi et
+        al. 2023, local-mode search, ``cd_k`` sweeps and a coupled MH correction
+        (:mod:`qdoem.sampling.unbiased`) for the model term, and for the data term of deep
+        models (started from noise in the hidden layers, the data clamped); the model chains
+        start from noise, or from the persistent chains when ``persistent``.
     cd_k : int
-        Sweeps of the negative-phase chains per step.
+        Sweeps of the negative-phase chains per step (after the local mode, for ``"unbiased"``).
     persistent : bool
         Persistent chains (PCD) instead of chains restarted at the data (CD-k).
     sampler : str
@@ -71,6 +83,8 @@ class TrainConfig:
     weight_decay: float = 1e-4
     lr_schedule: str = "constant"
     lr_final_ratio: float = 0.1
+    lr_decay: float = 1e-3
+    scheme: str = "mean-field"
     cd_k: int = 1
     persistent: bool = False
     sampler: str = "exact"
@@ -100,6 +114,10 @@ class TrainConfig:
         if _number("weight_decay", self.weight_decay) < 0:
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
         _number("lr_final_ratio", self.lr_final_ratio)
+        if _number("lr_decay", self.lr_decay) < 0:
+            raise ValueError(f"lr_decay must be >= 0, got {self.lr_decay}")
+        if self.scheme not in SCHEMES:
+            raise ValueError(f"scheme must be one of {SCHEMES}, got {self.scheme!r}")
         if self.lr_schedule not in SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {SCHEDULES}, got {self.lr_schedule!r}")
         if self.sampler not in SAMPLERS:
@@ -126,6 +144,18 @@ class TrainConfig:
         if self.initial_momentum is not None and epoch < self.momentum_warmup:
             return float(self.initial_momentum)
         return float(self.momentum)
+
+    def lr_at(self, epoch: int, step: int) -> float:
+        """The learning rate of global step ``step`` in ``epoch`` (0-based)."""
+        return scheduled_lr(
+            self.learning_rate,
+            epoch,
+            self.epochs,
+            self.lr_schedule,
+            self.lr_final_ratio,
+            step,
+            self.lr_decay,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

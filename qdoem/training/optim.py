@@ -15,13 +15,23 @@ from torch import Tensor
 
 __all__ = ["SGD", "SCHEDULES", "scheduled_lr"]
 
-SCHEDULES = ("constant", "linear", "cosine")
+SCHEDULES = ("constant", "linear", "cosine", "inverse-sqrt")
 
 
-def scheduled_lr(base: float, epoch: int, epochs: int, schedule: str, final_ratio: float) -> float:
-    """Learning rate for ``epoch`` (0-based) of ``epochs``.
+def scheduled_lr(
+    base: float,
+    epoch: int,
+    epochs: int,
+    schedule: str,
+    final_ratio: float,
+    step: int = 0,
+    decay: float = 0.0,
+) -> float:
+    """Learning rate for ``epoch`` (0-based) of ``epochs``, at global step ``step``.
 
-    ``linear`` and ``cosine`` go from ``base`` at epoch 0 to ``base * final_ratio`` at the last.
+    ``linear`` and ``cosine`` go from ``base`` at epoch 0 to ``base * final_ratio`` at the last;
+    ``inverse-sqrt`` is ``base / sqrt(1 + decay * step)`` per step (the DBM baseline of
+    Taniguchi et al. 2023, ``decay = 1e-3``).
     """
     if schedule not in SCHEDULES:
         raise ValueError(f"lr_schedule must be one of {SCHEDULES}, got {schedule!r}")
@@ -29,6 +39,8 @@ def scheduled_lr(base: float, epoch: int, epochs: int, schedule: str, final_rati
     final = base * final_ratio
     if schedule == "constant":
         return base
+    if schedule == "inverse-sqrt":
+        return base / math.sqrt(1.0 + decay * step)
     if schedule == "linear":
         return base + (final - base) * t
     return final + 0.5 * (base - final) * (1.0 + math.cos(math.pi * t))

@@ -11,6 +11,10 @@ Each step is one E-step and one M-step gradient step:
 3. M-step: ``model.gradient(pos, neg)``, the sufficient statistics on the data minus on the
    chains, then momentum SGD ascent. With one gradient step per E-step, ``grad Q = grad L``.
 
+With ``scheme="unbiased"`` (Taniguchi et al. 2023), steps 1 (for models with several hidden
+layers) and 2 are the unbiased estimates of :mod:`qdoem.sampling.unbiased`: chains from noise
+(or the persistent chains) to a local mode, ``cd_k`` sweeps, and a coupled MH correction.
+
 The trainer owns the loop, the optimiser, the chains, checkpoints and metrics, and knows
 nothing of a model's layers. Every random draw of step ``s`` of epoch ``e`` comes from streams
 seeded by ``(seed, e, s)`` (:mod:`qdoem.seeding`), the estimator's included, so a resumed run
@@ -31,9 +35,10 @@ from torch import Tensor
 
 from qdoem.io import atomic_torch_save
 from qdoem.sampling import ChainState, sweep
+from qdoem.sampling.unbiased import unbiased_statistics
 from qdoem.seeding import DATA_ORDER, HOST, derive_seed, seeded_generator
 from qdoem.training.config import TrainConfig
-from qdoem.training.optim import SGD, scheduled_lr
+from qdoem.training.optim import SGD
 from qdoem.training.rundir import RunDir
 
 __all__ = ["TrainConfig", "Trainer", "CQLVM"]
@@ -124,6 +129,9 @@ class Trainer:
         self.chains: ChainState | None = None
         self._mh_accepted: Tensor | None = None
         self._mh_proposed = 0
+        # Unbiased scheme: sums of meeting times, chains, truncated couplings, mode sweeps,
+        # estimates.
+        self._coupling = dict.fromkeys(("steps", "chains", "truncated", "sweeps", "estimates"), 0)
 
     # ------------------------------------------------------------------ one step
     def train_step(
@@ -133,6 +141,9 @@ class Trainer:
         model, cfg = self.model, self.config
         gen = seeded_generator(derive_seed(cfg.seed, self.epoch, self.step, HOST), model.device)
         self.estimator.start_step(self.epoch, self.step)
+        if cfg.scheme == "unbiased":
+            self._unbiased_step(v_data, lr, momentum, gen)
+            return {}
         pos, state = model.positive_phase(
             v_data, self.estimator, gen, start_chain=not cfg.persistent
         )
@@ -152,14 +163,63 @@ class Trainer:
         neg = model.negative_phase(state, self.estimator)
         self.optimizer.step(model.gradient(pos, neg), lr, momentum)
         self.step += 1
+        self._count_mh(state)
+        if recon is None:
+            return {}
+        return {"recon_error": float(torch.sub(v_data, recon).pow_(2).mean())}
+
+    def _count_mh(self, state: ChainState) -> None:
         if state.mh_proposed:
             n = state.mh_accepted
             self._mh_accepted = n if self._mh_accepted is None else self._mh_accepted + n
             self._mh_proposed += state.mh_proposed
             state.mh_accepted, state.mh_proposed = None, 0
-        if recon is None:
-            return {}
-        return {"recon_error": float(torch.sub(v_data, recon).pow_(2).mean())}
+
+    def _noise(self, n: int, k: int, gen: torch.Generator) -> Tensor:
+        model = self.model
+        shape = (n, model.layers[k].size)
+        return (torch.rand(shape, generator=gen, device=model.device) < 0.5).to(model.dtype)
+
+    def _unbiased_step(self, v_data: Tensor, lr: float, momentum, gen: torch.Generator) -> None:
+        """One step of the unbiased scheme (see :mod:`qdoem.sampling.unbiased`)."""
+        model, cfg = self.model, self.config
+        options = {
+            "sampler": cfg.sampler,
+            "estimator": self.estimator,
+            "gibbs_steps": cfg.cd_k,
+        }
+        estimates = []
+        if len(model.layers) == 2:  # the E-step is closed form: nothing to estimate
+            pos, _ = model.positive_phase(v_data, self.estimator, gen, start_chain=False)
+        else:
+            start = [v_data] + [
+                self._noise(v_data.shape[0], k, gen) for k in range(1, len(model.layers))
+            ]
+            est = unbiased_statistics(model, start, gen, clamped=frozenset({0}), **options)
+            pos = est.phase
+            estimates.append((est, 1.0))
+        if cfg.persistent and self.chains is not None:
+            start = list(self.chains.values)
+        else:
+            start = [self._noise(cfg.batch_size, k, gen) for k in range(len(model.layers))]
+        neg = unbiased_statistics(model, start, gen, **options)
+        estimates.append((neg, -1.0))
+        if cfg.persistent:
+            self.chains = neg.state
+        grads = model.gradient(pos, neg.phase)
+        for est, sign in estimates:
+            self._count_mh(est.state)
+            tally = self._coupling
+            tally["steps"] += int(est.meeting_steps.sum())
+            tally["chains"] += est.meeting_steps.numel()
+            tally["truncated"] += est.truncated
+            tally["sweeps"] += est.mode_sweeps
+            tally["estimates"] += 1
+            if est.correction is not None:
+                for name, value in est.correction.items():
+                    grads[name] = grads[name] + sign * value
+        self.optimizer.step(grads, lr, momentum)
+        self.step += 1
 
     # ------------------------------------------------------------------ epochs
     def train_epoch(self, data: Tensor, progress=None) -> dict[str, Any]:
@@ -171,9 +231,7 @@ class Trainer:
         if self.epoch == 0 and self.step == 0 and cfg.init_visible_from_data:
             self.model.init_from_data(data)
         data = data.to(device=self.model.device, dtype=self.model.dtype)
-        lr = scheduled_lr(
-            cfg.learning_rate, self.epoch, cfg.epochs, cfg.lr_schedule, cfg.lr_final_ratio
-        )
+        first_lr = cfg.lr_at(self.epoch, self.step)
         momentum = cfg.momentum_at(self.epoch)
         order_gen = seeded_generator(derive_seed(cfg.seed, self.epoch, DATA_ORDER))
         order = torch.randperm(data.shape[0], generator=order_gen).to(data.device)
@@ -182,7 +240,7 @@ class Trainer:
         for lo in range(0, data.shape[0], cfg.batch_size):
             # index_select: the same rows as data[order[...]], ~3x faster on the CPU.
             batch = torch.index_select(data, 0, order[lo : lo + cfg.batch_size])
-            m = self.train_step(batch, lr, momentum)
+            m = self.train_step(batch, cfg.lr_at(self.epoch, self.step), momentum)
             if m:
                 recon_sum += m["recon_error"]
                 n_recon += 1
@@ -194,7 +252,7 @@ class Trainer:
         record: dict[str, Any] = {
             "epoch": self.epoch,
             "step": self.step,
-            "lr": lr,
+            "lr": first_lr,
             "momentum": momentum,
             "time_s": time.perf_counter() - start,
         }
@@ -206,6 +264,12 @@ class Trainer:
         if self._mh_proposed:
             record["accept_rate"] = float(self._mh_accepted) / self._mh_proposed
             self._mh_accepted, self._mh_proposed = None, 0
+        tally = self._coupling
+        if tally["chains"]:
+            record["coupling_steps"] = tally["steps"] / tally["chains"]
+            record["coupling_truncated"] = tally["truncated"]
+            record["mode_sweeps"] = tally["sweeps"] / tally["estimates"]
+            self._coupling = dict.fromkeys(tally, 0)
         calls = getattr(self.estimator, "calls_", None)
         if calls is not None:
             record["backend_calls"] = calls

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from qdoem.data import binarize, load_dataset, to_bits
+from qdoem.data import binarize, from_bits, load_dataset, to_bits
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 has_mnist = (SHARED / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file()
@@ -19,6 +19,7 @@ def test_to_bits_roundtrip():
     weights = 2 ** torch.arange(7, -1, -1)
     values = (bits.reshape(1, 4, 8) * weights).sum(-1)
     assert values.tolist() == [[0, 1, 128, 255]]
+    assert (from_bits(bits) * 255).round().tolist() == [[0, 1, 128, 255]]
 
 
 def test_binarize():
@@ -54,6 +55,9 @@ def test_real_mnist_variants():
     assert bits.data.shape == (10, 6272)
     back = (bits.data.reshape(10, 784, 8) * 2 ** torch.arange(7, -1, -1)).sum(-1) / 255.0
     torch.testing.assert_close(back, grey.data[:10])
+    assert bits.pixel_bits == 8 and bits.image_shape == (28, 28)
+    torch.testing.assert_close(bits.to_images(bits.data), grey.data[:10])
+    assert binary.to_images(binary.data) is binary.data
     assert load_dataset("binarized_mnist", root=SHARED).data.shape == (60000, 784)
 
 
