@@ -31,3 +31,30 @@ def test_bench_quick_runs(tmp_path):
 def test_bench_skips_dense_baselines_above_memory_cap(tmp_path):
     res = run_bench(tmp_path, "--sizes", "6", "--mem-cap-gib", "1e-6")
     assert "Full QBM      skipped: dense 2^6 x 2^6" in res.stdout
+
+
+def test_dbm_speed_quick(tmp_path):
+    """bench/dbm_speed.py --quick (issue 10): every ratio and rate is measured and finite.
+
+    One torch thread: on a shared 2-core machine two threads can be ~50x slower.
+    """
+    cmd = [sys.executable, "bench/dbm_speed.py", "--quick", "--threads", "1"]
+    cmd += ["--out", str(tmp_path)]
+    res = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert set(report["models"]) == {"DBM", "QiDBM h1", "QiDBM h2"}
+    assert set(report["ratios"]) == {"QiDBM h1", "QiDBM h2"}
+    for ratios in report["ratios"].values():
+        for key in ("epoch_time", "peak_memory", "sampler_time"):
+            assert 0 < ratios[key]["value"] < float("inf"), (key, ratios[key])
+    for m in report["models"].values():
+        assert len(m["train"]["wall_s"]) == report["settings"]["repeats"]
+        assert m["train"]["same_work_every_repeat"]
+        assert 0 < m["train"]["flops"]["executed"] <= m["train"]["flops"]["dense_equivalent"]
+        assert 0 < m["train"]["gflops_executed"] < float("inf")
+        assert 0 < m["sampler"]["median_chain_sweeps_per_s"] < float("inf")
+        assert m["memory"]["peak_delta_bytes"] > 0
+    assert 0 < report["matmul_peak_gflops"] < float("inf")
+    assert report["threads"] == 1
+    assert "<= 1.10" in (tmp_path / "report.md").read_text()
