@@ -821,13 +821,7 @@ shots :
         """
         from qdoem.estimators import ClosedFormEstimator
 
-        check_sampler(sampler)
-        if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-            raise ValueError(f"steps must be a non-negative int, got {steps!r}")
-        seed = self.seed if seed is None else seed
-        gen = seeded_generator(derive_seed(seed, HOST), self.device)
+        gen = self._sampling_generator(n_samples, steps, sampler, seed)
         if init is None:
             shape = (n_samples, self.n_visible)
             if self.layers[0].binary:
@@ -843,6 +837,19 @@ shots :
         for _ in range(steps):
             sweep(self, state, sampler, estimator, gen)
         return state.values[0]
+
+    def _sampling_generator(
+        self, n_samples: int, steps: int, sampler: str, seed: int | None
+    ) -> torch.Generator:
+        """Checked sampling arguments; the generator of the chains (seeded by ``seed``, else the
+        model's seed)."""
+        check_sampler(sampler)
+        if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise ValueError(f"steps must be a non-negative int, got {steps!r}")
+        seed = self.seed if seed is None else seed
+        return seeded_generator(derive_seed(seed, HOST), self.device)
 
     def sample_local_modes(
         self,
@@ -866,13 +873,7 @@ shots :
         from qdoem.estimators import ClosedFormEstimator
         from qdoem.sampling.unbiased import local_mode
 
-        check_sampler(sampler)
-        if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-            raise ValueError(f"steps must be a non-negative int, got {steps!r}")
-        seed = self.seed if seed is None else seed
-        gen = seeded_generator(derive_seed(seed, HOST), self.device)
+        gen = self._sampling_generator(n_samples, steps, sampler, seed)
         values = [
             (torch.rand((n_samples, layer.size), generator=gen, device=self.device) < 0.5).to(
                 self.dtype

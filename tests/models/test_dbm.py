@@ -17,13 +17,13 @@ from qdoem.models import DBM, QiDBM, build_model
 from qdoem.theory import (
     basis_states,
     classical_data_state,
-    gibbs_state,
     log_likelihood,
     log_likelihood_gradient,
     partial_trace,
     petz_recovery,
     qelbo,
 )
+from tests.models.test_oracle import dense
 
 DATA = np.array([[1, 0, 1], [0, 0, 1], [1, 1, 1], [0, 1, 0], [1, 0, 1]])
 LAYOUTS = {
@@ -39,13 +39,6 @@ def make(name, seed=0, scale=0.8):
     rng = np.random.default_rng(seed)
     model.load_theta(rng.normal(scale=scale, size=model.theta().size))
     return model
-
-
-def dense(model):
-    family = model.hamiltonian_family()
-    rho = gibbs_state(family.hamiltonian(model.theta()))
-    dims = (2**model.n_visible, 2 ** (sum(model.layer_sizes) - model.n_visible))
-    return family, rho, dims
 
 
 @pytest.mark.parametrize("name", LAYOUTS)
