@@ -128,3 +128,22 @@ def test_local_mode_samples_from_the_cli_and_the_model(tmp_path):
     assert torch.equal(modes, after)
     modes2, after = model.sample_local_modes(20, steps=3)
     assert torch.equal(modes, modes2) and not torch.equal(modes, after)
+
+
+@pytest.mark.parametrize("scheme", ["mean-field", "unbiased"])
+def test_qidbm_takes_its_quantum_statistics_from_a_circuit_backend(scheme):
+    """A real Aer simulation answers the quantum layer's statistics and Z-basis samples."""
+    data = bas().float().repeat(2, 1)
+    model = QiDBM(
+        4,
+        [3, 2],
+        quantum_layers=[1],
+        backend="aer",
+        shots=200,
+        n_epochs=1,
+        batch_size=6,
+        scheme=scheme,
+    ).fit(data)
+    record = model.history_[-1]
+    assert record["backend_calls"] > 0
+    assert all(bool(torch.isfinite(t).all()) for t in model.parameters().values())
