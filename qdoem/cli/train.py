@@ -93,9 +93,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "TOML file use the flag names with underscores (lr is learning_rate).",
     )
     p.add_argument("--config", help="TOML config file")
+    choices = {
+        "--model": sorted(MODELS),
+        "--sampler": sorted(SAMPLERS),
+        "--scheme": SCHEMES,
+        "--lr-schedule": SCHEDULES,
+    }
     for flag, kw in _FLAGS:
-        choices = {"--model": sorted(MODELS), "--sampler": sorted(SAMPLERS)}
-        choices.update({"--scheme": SCHEMES, "--lr-schedule": SCHEDULES})
         if flag in choices:
             kw = {**kw, "choices": choices[flag]}
         p.add_argument(flag, default=None, **kw)

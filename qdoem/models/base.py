@@ -639,15 +639,16 @@ shots :
             log_z, _ = self.log_partition(method, **ais_options)
         return self.to_float64().unnormalized_log_prob(v) - log_z
 
-    def _enumerated_phase(self, v: Tensor) -> tuple[list[Stats], Tensor]:
+    def _enumerated_phase(self, v: Tensor) -> tuple[list[Stats], dict[int, Tensor], Tensor]:
         """The statistics of every enumerated configuration next to each row of ``v`` (summed
-        layers: their conditional statistics) and the log weights ``(B, M)`` of those rows."""
+        layers: their conditional statistics), the summed layers' fields, and the log weights
+        ``(B, M)`` of those rows."""
         values, fields, log_w = self._enumerate(v)
         phase = [
             self.conditional(k, fields[k]) if k in fields else {"mean": values[k]}
             for k in range(len(self.layers))
         ]
-        return phase, log_w + self._summed_log_partition(fields, v.shape[0])
+        return phase, fields, log_w + self._summed_log_partition(fields, v.shape[0])
 
     def qelbo(
         self, data: Tensor, reference: LayeredModel | None = None, log_z: float | None = None
@@ -673,8 +674,7 @@ shots :
         if r.layer_sizes != m.layer_sizes or type(r) is not type(m):
             raise ValueError("reference must be a model of the same type and sizes")
         b = v.shape[0]
-        phase_ref, log_w_ref = r._enumerated_phase(v)
-        _, fields_ref, _ = r._enumerate(v)
+        phase_ref, fields_ref, log_w_ref = r._enumerated_phase(v)
         p = torch.softmax(log_w_ref, dim=1)
         entropy = -(p * torch.log_softmax(log_w_ref, dim=1)).sum(1)
         _, fields, energy = m._enumerate(v)
@@ -698,14 +698,18 @@ shots :
         m = self.to_float64()
         if data is None:
             n = self.n_visible
-            if n + self._enumerated_bits() > EXACT_MAX_VISIBLE:
-                raise ValueError(f"exact model statistics enumerate 2^{n} visible states; too many")
+            bits = n + self._enumerated_bits()
+            if bits > EXACT_MAX_VISIBLE:
+                raise ValueError(
+                    f"exact model statistics enumerate 2^{bits} states (n_visible {n} plus "
+                    f"enumerated hidden units); at most 2^{EXACT_MAX_VISIBLE}"
+                )
             v = torch.from_numpy(basis_states(n))
-            phase, log_w = m._enumerated_phase(v)
+            phase, _, log_w = m._enumerated_phase(v)
             weights = torch.softmax(log_w.flatten(), dim=0)
         else:
             v = self._as_input(data, "data").double().cpu()
-            phase, log_w = m._enumerated_phase(v)
+            phase, _, log_w = m._enumerated_phase(v)
             weights = (torch.softmax(log_w, dim=1) / v.shape[0]).flatten()
         return m.sufficient_statistics(phase, weights=weights)
 

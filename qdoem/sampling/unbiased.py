@@ -122,13 +122,13 @@ def mh_uniform_step(
     proposal: list[Tensor | None],
     log_u: Tensor,
     log_pi: Tensor | None = None,
-) -> tuple[list[Tensor], Tensor, Tensor]:
+) -> tuple[list[Tensor], Tensor]:
     """One independence-sampler MH step towards ``pi ∝ <x|exp(-H)|x>``.
 
     ``proposal`` holds uniform {0,1} values for the unclamped layers (None: clamped, kept);
     a row moves where ``log_u < log pi(x') - log pi(x)``. ``log_pi``: ``log pi(values)`` if known.
 
-    Returns ``(new values, accepted (bool per row), log pi(new values))``.
+    Returns ``(new values, log pi(new values))``.
     """
     x_new = [v if p is None else p for v, p in zip(values, proposal, strict=True)]
     if log_pi is None:
@@ -139,7 +139,7 @@ def mh_uniform_step(
     out = [
         v if p is None else torch.where(col, p, v) for v, p in zip(values, proposal, strict=True)
     ]
-    return out, accepted, torch.where(accepted, log_pi_new, log_pi)
+    return out, torch.where(accepted, log_pi_new, log_pi)
 
 
 def _uniform_proposal(
@@ -242,7 +242,7 @@ def unbiased_statistics(
     phase = _statistics(model, x0, estimator)
     # X_1 from P; Y_0 = X_0. Rows that did not move have met (tau = 1).
     proposal, log_u = _uniform_proposal(x0, clamped, generator)
-    x, _, log_pi_x = mh_uniform_step(model, x0, proposal, log_u)
+    x, log_pi_x = mh_uniform_step(model, x0, proposal, log_u)
     final = list(x)
     meeting = torch.ones(b, dtype=torch.long, device=x0[0].device)
     active = (~_same(x, x0)).nonzero().flatten()
@@ -258,8 +258,8 @@ def unbiased_statistics(
         minus = model.sufficient_statistics(_statistics(model, y, estimator), weights)
         correction = _add(correction, {k: plus[k] - minus[k] for k in plus})
         proposal, log_u = _uniform_proposal(x, clamped, generator)
-        x, _, log_pi_x = mh_uniform_step(model, x, proposal, log_u, log_pi_x)
-        y, _, log_pi_y = mh_uniform_step(model, y, proposal, log_u, log_pi_y)
+        x, log_pi_x = mh_uniform_step(model, x, proposal, log_u, log_pi_x)
+        y, log_pi_y = mh_uniform_step(model, y, proposal, log_u, log_pi_y)
         t += 1
         for k in range(len(final)):
             if k not in clamped:
