@@ -56,8 +56,11 @@ def run(args: argparse.Namespace) -> int:
     data = load_run_dataset(config, split=args.split).data
     if args.limit is not None:
         data = data[: args.limit]
-    train = load_run_dataset(config, split="train").data
-    p = train.double().mean(0).clamp(1e-3, 1 - 1e-3)
+    base_bias = None  # Gaussian visible units: AIS starts from N(mu, sigma^2) itself
+    if model.layers[0].binary:
+        train = load_run_dataset(config, split="train").data
+        p = train.double().mean(0).clamp(1e-3, 1 - 1e-3)
+        base_bias = torch.log(p / (1 - p))
     report = likelihood_report(
         model,
         data,
@@ -66,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         n_betas=args.n_betas,
         n_runs=args.n_runs,
         raise_points=args.raise_points,
-        base_bias=torch.log(p / (1 - p)),
+        base_bias=base_bias,
         sampler=args.sampler,
         seed=args.seed,
         tolerance=args.tolerance,

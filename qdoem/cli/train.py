@@ -43,6 +43,14 @@ _FLAGS: list[tuple[str, dict]] = [
     ("--lr-decay", {"type": float, "help": "inverse-sqrt: lr / sqrt(1 + lr_decay * step)"}),
     ("--cd-k", {"type": int, "help": "sweeps of the negative-phase chains per step"}),
     (
+        "--chain-init",
+        {
+            "help": "where negative-phase chains start: data (CD-k) or noise (Liao et al.'s "
+            "modified CD for GRBMs)",
+        },
+    ),
+    ("--clip-norm", {"type": float, "help": "clip each step's gradient to this L2 norm"}),
+    (
         "--sampler",
         {
             "help": "negative-phase chain: exact (Z-basis MH-within-Gibbs, the default), plain "
@@ -83,7 +91,7 @@ HELP = "train a model with DO-EM"
 def register(subparsers: argparse._SubParsersAction) -> None:
     from qdoem.models import MODELS
     from qdoem.sampling import SAMPLERS
-    from qdoem.training.config import SCHEMES
+    from qdoem.training.config import CHAIN_INITS, SCHEMES
     from qdoem.training.optim import SCHEDULES
 
     p = subparsers.add_parser(
@@ -98,6 +106,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--sampler": sorted(SAMPLERS),
         "--scheme": SCHEMES,
         "--lr-schedule": SCHEDULES,
+        "--chain-init": CHAIN_INITS,
     }
     for flag, kw in _FLAGS:
         if flag in choices:

@@ -4,8 +4,12 @@ Use :func:`load_dataset` with a name from :data:`DATASETS`. Every loader returns
 :class:`Dataset`: a float tensor ``data`` of shape ``(n_samples, n_visible)`` plus the image shape
 (for sample grids), so a model's ``n_visible`` is ``dataset.data.shape[1]``.
 
+Real-valued images (``mnist``, ``fashion_mnist``, ``celeba32``) can be standardised for
+Gaussian-visible models, per pixel or per channel, with statistics of the train split
+(``load_dataset(..., standardize="pixel")``); :meth:`Dataset.to_images` maps rows back to pixels.
+
 The image root defaults to ``$QDOEM_DATA`` or ``./data``; it holds the torchvision layout
-(``MNIST/raw``, ``FashionMNIST/raw``, ``celeba``).
+(``MNIST/raw``, ``FashionMNIST/raw``, ``celeba/img_align_celeba``).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from torch import Tensor
 
 from qdoem.data import synthetic, vision
@@ -25,11 +30,18 @@ from qdoem.data.synthetic import (
     empirical_distribution,
     parity,
 )
-from qdoem.data.vision import binarize, from_bits, to_bits
+from qdoem.data.vision import (
+    STD_FLOOR,
+    binarize,
+    from_bits,
+    standardization_stats,
+    to_bits,
+)
 
 __all__ = [
     "BernoulliMixture",
     "DATASETS",
+    "STD_FLOOR",
     "Dataset",
     "default_root",
     "load_dataset",
@@ -40,6 +52,7 @@ __all__ = [
     "parity",
     "binarize",
     "from_bits",
+    "standardization_stats",
     "to_bits",
 ]
 
@@ -60,6 +73,12 @@ class Dataset:
     pixel_bits : int
         Bits per pixel: 8 for the 8-bit encodings (each grey level as its 8 bits, most
         significant first, :func:`to_bits`), else 1.
+    standardize : str or None
+        ``"pixel"`` or ``"channel"`` when ``data`` is standardised pixels
+        ``(pixels - mean) / std``, else None.
+    mean, std : Tensor or None
+        float32 ``(n_visible,)`` statistics of the standardisation (of the train split, also
+        for the other splits; per-channel values repeated over the channel's pixels), else None.
     """
 
     name: str
@@ -67,11 +86,20 @@ class Dataset:
     image_shape: tuple[int, ...] | None
     binary: bool
     pixel_bits: int = 1
+    standardize: str | None = None
+    mean: Tensor | None = None
+    std: Tensor | None = None
 
     def to_images(self, rows: Tensor) -> Tensor:
         """Rows of this dataset's encoding (data or model samples) as pixel values in [0, 1],
-        one row per image, to draw with :attr:`image_shape`."""
-        return from_bits(rows) if self.pixel_bits == 8 else rows
+        one row per image, to draw with :attr:`image_shape`: 8-bit rows decoded, standardised
+        rows mapped back as ``rows * std + mean`` clamped to [0, 1], other rows unchanged."""
+        if self.pixel_bits == 8:
+            return from_bits(rows)
+        if self.mean is None or self.std is None:
+            return rows
+        std = self.std.to(rows.device, rows.dtype)
+        return (rows * std + self.mean.to(rows.device, rows.dtype)).clamp(0.0, 1.0)
 
 
 def default_root() -> str:
@@ -132,6 +160,8 @@ _LOADERS = {
 DATASETS: tuple[str, ...] = tuple(_LOADERS)
 #: Datasets whose rows hold each pixel as 8 bits (:func:`to_bits`).
 _EIGHT_BIT = frozenset({"mnist8bit"})
+#: Datasets of grey levels / colours in [0, 1] (unless binarised): those that can be standardised.
+_REAL_VALUED = frozenset({"mnist", "fashion_mnist", "celeba32"})
 
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "bernoulli_mixture": {"n_samples": 1000, "n_visible": 20},
@@ -148,6 +178,9 @@ def load_dataset(
     download: bool = False,
     limit: int | None = None,
     seed: int = 0,
+    standardize: str | None = None,
+    std_floor: float = STD_FLOOR,
+    stats: tuple[Tensor, Tensor] | None = None,
     **options: Any,
 ) -> Dataset:
     """Load a dataset by name.
@@ -166,6 +199,20 @@ def load_dataset(
         Keep the first ``limit`` samples.
     seed : int
         Seed for stochastic binarisation and the Bernoulli mixture.
+    standardize : {None, "pixel", "channel"}
+        Return ``(pixels - mean) / std`` with one mean and std per pixel, or per channel (over
+        all pixels of that channel; MNIST-like images have one), for real-valued datasets only
+        (``mnist``, ``fashion_mnist``, ``celeba32``, not binarised). The statistics are those of
+        the full train split of the same dataset (regardless of ``limit`` and ``split``: every
+        split uses the train statistics), population std floored at ``std_floor``; computing
+        them reads the whole train split (for ``split="train"`` it is read once). They are in
+        :attr:`Dataset.mean` / :attr:`Dataset.std`; :meth:`Dataset.to_images` undoes them.
+    std_floor : float
+        Lower bound on the std (default :data:`STD_FLOOR`, ``1e-3`` in pixel units), so constant
+        pixels (MNIST's blank borders) stay finite.
+    stats : (Tensor, Tensor), optional
+        ``(mean, std)`` to use instead of computing them, e.g. ``(train.mean, train.std)`` of a
+        train :class:`Dataset` when loading its test split; needs ``standardize``.
     **options
         Loader options, e.g. ``binarize_mode="stochastic"``, ``threshold``, ``rows``/``cols``
         (Bars-and-Stripes), ``n_bits``/``k``, ``n_samples``/``n_visible``/``n_modes``/``p``.
@@ -173,9 +220,11 @@ def load_dataset(
     Raises
     ------
     ValueError
-        Unknown name or bad option.
+        Unknown name or bad option; ``standardize`` on binary or binarised data.
     FileNotFoundError
-        Image files missing; the message names the folder to fill.
+        Image files missing; the message names the folder to fill. CelebA reads the image
+        files in ``<root>/celeba/img_align_celeba`` (its splits:
+        :func:`qdoem.data.vision.celeba_files`).
     """
     key = name.lower().replace("-", "_")
     if key not in _LOADERS:
@@ -184,14 +233,68 @@ def load_dataset(
         raise ValueError(f"limit must be positive, got {limit}")
     root = default_root() if root is None else root
     kw = {**_DEFAULTS.get(key, {}), **options}
+    if standardize is None:
+        if stats is not None:
+            raise ValueError("stats need standardize='pixel' or 'channel'")
+        data, shape, is_binary = _load(name, key, root, split, download, limit, seed, kw)
+        bits = 8 if key in _EIGHT_BIT else 1
+        return Dataset(
+            name=key, data=data.contiguous(), image_shape=shape, binary=is_binary, pixel_bits=bits
+        )
+    if standardize not in ("pixel", "channel"):
+        raise ValueError(f"standardize must be None, 'pixel' or 'channel', got {standardize!r}")
+    if key not in _REAL_VALUED or kw.get("binarize_mode") is not None:
+        raise ValueError(
+            f"standardize={standardize!r} needs real-valued pixels, but dataset {name!r} "
+            f"is binary{' (binarize_mode given)' if key in _REAL_VALUED else ''}"
+        )
+    if not std_floor > 0:
+        raise ValueError(f"std_floor must be positive, got {std_floor}")
+    if stats is None and split == "train":
+        # One read: the full train split gives the statistics, then keep its first ``limit``.
+        data, shape, is_binary = _load(name, key, root, split, download, None, seed, kw)
+        mean, std = standardization_stats(data, standardize, shape, floor=std_floor)
+        if limit is not None and limit < data.shape[0]:
+            data = data[:limit].clone()
+    else:
+        data, shape, is_binary = _load(name, key, root, split, download, limit, seed, kw)
+        if stats is None:
+            train, _, _ = _load(name, key, root, "train", download, None, seed, kw)
+            mean, std = standardization_stats(train, standardize, shape, floor=std_floor)
+            del train
+        else:
+            mean, std = (torch.as_tensor(t, dtype=torch.float32).cpu() for t in stats)
+            if (
+                mean.shape != (data.shape[1],)
+                or std.shape != mean.shape
+                or not bool((std > 0).all())
+            ):
+                raise ValueError(
+                    f"stats must be (mean, std) of shape ({data.shape[1]},) with std > 0, "
+                    f"got shapes {tuple(mean.shape)} and {tuple(std.shape)}"
+                )
+    if is_binary:  # a loader option binarised the data
+        raise ValueError(
+            f"standardize={standardize!r} needs real-valued pixels: {name!r} is binary"
+        )
+    data = data.float().contiguous()
+    data.sub_(mean).div_(std)
+    return Dataset(
+        name=key,
+        data=data,
+        image_shape=shape,
+        binary=False,
+        standardize=standardize,
+        mean=mean,
+        std=std,
+    )
+
+
+def _load(name, key, root, split, download, limit, seed, kw):
     try:
-        data, shape, is_binary = _LOADERS[key](root, split, download, limit, seed, **kw)
+        return _LOADERS[key](root, split, download, limit, seed, **kw)
     except TypeError as err:  # an option the loader does not take
         raise ValueError(f"bad options for dataset {name!r}: {err}") from err
-    bits = 8 if key in _EIGHT_BIT else 1
-    return Dataset(
-        name=key, data=data.contiguous(), image_shape=shape, binary=is_binary, pixel_bits=bits
-    )
 
 
 __all__ += ["synthetic", "vision"]

@@ -1,8 +1,10 @@
-"""Image datasets from torchvision files on disk: MNIST, Fashion-MNIST, CelebA 32x32.
+"""Image datasets from files on disk: MNIST, Fashion-MNIST, CelebA 32x32, and standardisation.
 
 Images come back flattened, as floats in [0, 1] (grey levels) or {0, 1} after binarisation.
-Nothing is downloaded unless asked; a missing dataset raises ``FileNotFoundError`` naming the
-folder to fill.
+MNIST and Fashion-MNIST are read through torchvision; CelebA straight from a folder of image
+files (:func:`celeba_files`). Nothing is downloaded unless asked; a missing dataset raises
+``FileNotFoundError`` naming the folder to fill. :func:`standardization_stats` gives the
+per-pixel or per-channel mean and std that Gaussian-visible models train on.
 """
 
 from __future__ import annotations
@@ -13,13 +15,33 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-__all__ = ["load_idx_images", "binarize", "to_bits"]
+__all__ = [
+    "CELEBA_SPLITS",
+    "STD_FLOOR",
+    "binarize",
+    "celeba_files",
+    "from_bits",
+    "load_celeba32",
+    "load_idx_images",
+    "standardization_stats",
+    "to_bits",
+]
 
 _TORCHVISION = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
 _FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
+
+#: Floor on the standard deviations of :func:`standardization_stats`, in pixel units ([0, 1]),
+#: so constant pixels (the blank borders of MNIST) are divided by it, not by 0.
+STD_FLOOR = 1e-3
+
+CELEBA_SPLITS = ("train", "valid", "test", "all")
+_CELEBA_CODES = {"train": "0", "valid": "1", "test": "2"}  # list_eval_partition.txt
+#: The full aligned CelebA (202599 files): the official partition by index in name order.
+_CELEBA_OFFICIAL = {202599: (162770, 19867)}
+_IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
 
 
 def _missing(root: Path, name: str, detail: str) -> FileNotFoundError:
@@ -44,29 +66,160 @@ def load_idx_images(name: str, root: str | os.PathLike, split: str, download: bo
     return ds.data
 
 
+def _image_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    with os.scandir(folder) as entries:
+        names = [
+            e.name
+            for e in entries
+            if os.path.splitext(e.name)[1].lower() in _IMAGE_SUFFIXES and e.is_file()
+        ]
+    return [folder / name for name in sorted(names)]
+
+
+def celeba_files(root: str | os.PathLike, split: str, download: bool = False) -> list[Path]:
+    """The image files of one CelebA split, sorted by file name.
+
+    Parameters
+    ----------
+    root : path
+        Holds ``celeba/img_align_celeba/`` with the images (``.jpg``, ``.jpeg``, ``.png``), as in
+        the torchvision layout; the torchvision ``list_*.txt`` files are not needed.
+    split : str
+        ``"train"``, ``"valid"``, ``"test"`` or ``"all"``. With ``celeba/list_eval_partition.txt``
+        present, a split is the folder's files that it lists with code 0 (train), 1 (valid) or
+        2 (test), as in torchvision; files it does not list are only in ``"all"``. Without it,
+        the sorted files are cut by index: for the full 202599-file CelebA, the official
+        ranges (first 162770 train, next 19867 valid, rest test); for any other count ``n``,
+        the first ``n * 8 // 10`` train, the next ``n // 10`` valid, the rest test.
+    download : bool
+        When the folder holds no images, let torchvision download CelebA first.
+
+    Raises
+    ------
+    FileNotFoundError
+        The folder is missing, holds no images, or none of the split; the message names it.
+    """
+    if split not in CELEBA_SPLITS:
+        raise ValueError(f"CelebA split must be train/valid/test/all, got {split!r}")
+    folder = Path(root) / "celeba" / "img_align_celeba"
+    files = _image_files(folder)
+    if not files and download:
+        import torchvision
+
+        try:
+            torchvision.datasets.CelebA(root=os.fspath(root), split="all", download=True)
+        except (RuntimeError, OSError):
+            pass  # reported below, naming the folder
+        files = _image_files(folder)
+    if not files:
+        raise FileNotFoundError(
+            f"dataset 'celeba32' not found: fill {folder} with the aligned CelebA images "
+            f"(.jpg/.png files; or pass download=True where there is network access)"
+        )
+    if split == "all":
+        return files
+    partition = folder.parent / "list_eval_partition.txt"
+    if partition.is_file():
+        code = _CELEBA_CODES[split]
+        wanted = set()
+        for line in partition.read_text().splitlines():
+            fields = line.split()
+            if len(fields) == 2 and fields[1] == code:
+                wanted.add(fields[0])
+        chosen = [f for f in files if f.name in wanted]
+        rule = f"as listed in {partition}"
+    else:
+        n = len(files)
+        n_train, n_valid = _CELEBA_OFFICIAL.get(n, (n * 8 // 10, n // 10))
+        bounds = {"train": (0, n_train), "valid": (n_train, n_train + n_valid)}
+        lo, hi = bounds.get(split, (n_train + n_valid, n))
+        chosen = files[lo:hi]
+        rule = f"{n_train}/{n_valid}/{n - n_train - n_valid} of the {n} sorted files"
+    if not chosen:
+        raise FileNotFoundError(
+            f"dataset 'celeba32': no {split!r} images in {folder} ({rule}); add images there"
+        )
+    return chosen
+
+
 def load_celeba32(root: str | os.PathLike, split: str, download: bool, limit: int | None) -> Tensor:
-    """CelebA aligned faces resized to 32x32 RGB, floats ``(N, 3, 32, 32)`` in [0, 1]."""
-    import torchvision
+    """CelebA faces resized to 32x32 RGB, floats ``(N, 3, 32, 32)`` in [0, 1].
+
+    Reads the first ``limit`` files of :func:`celeba_files` (and decodes no others), each
+    centre-cropped to 140x140 (smaller images are zero-padded) and resized to 32x32.
+    """
+    from PIL import Image
     from torchvision.transforms import functional as F
 
-    if split not in ("train", "valid", "test", "all"):
-        raise ValueError(f"CelebA split must be train/valid/test/all, got {split!r}")
-    try:
-        ds = torchvision.datasets.CelebA(root=os.fspath(root), split=split, download=download)
-    except (RuntimeError, OSError) as err:
-        folder = Path(root) / "celeba"
-        raise FileNotFoundError(
-            f"dataset 'celeba32' not found: fill {folder} with img_align_celeba/ and the "
-            f"list_*.txt files (or pass download=True where there is network access)"
-        ) from err
-    n = len(ds) if limit is None else min(limit, len(ds))
-    out = torch.empty(n, 3, 32, 32)
-    for i in range(n):
-        img = ds[i][0]
-        # Centre-crop the face region (as is common for CelebA) before downsizing.
-        img = F.center_crop(img, [140, 140])
-        out[i] = F.to_tensor(F.resize(img, [32, 32], antialias=True))
+    files = celeba_files(root, split, download)
+    if limit is not None:
+        files = files[:limit]
+    out = torch.empty(len(files), 3, 32, 32)
+    for i, path in enumerate(files):
+        with Image.open(path) as img:
+            # Centre-crop the face region (as is common for CelebA) before downsizing.
+            face = F.center_crop(img.convert("RGB"), [140, 140])
+            out[i] = F.to_tensor(F.resize(face, [32, 32], antialias=True))
     return out
+
+
+def standardization_stats(
+    x: Tensor,
+    mode: str = "pixel",
+    image_shape: tuple[int, ...] | None = None,
+    *,
+    floor: float = STD_FLOOR,
+    chunk: int = 4096,
+) -> tuple[Tensor, Tensor]:
+    """Mean and standard deviation of the columns of ``x`` for standardising it.
+
+    Parameters
+    ----------
+    x : Tensor
+        ``(n_samples, n_visible)`` rows, e.g. pixel values in [0, 1].
+    mode : str
+        ``"pixel"``: one mean and std per column. ``"channel"``: one per image channel, over
+        all samples and that channel's pixels; ``image_shape`` ``(C, H, W)`` has ``C`` channels
+        (columns in channel-major order), ``(H, W)`` or None one.
+    image_shape : tuple of int, optional
+    floor : float
+        Lower bound on the std (default :data:`STD_FLOOR`).
+    chunk : int
+        Rows converted to float64 at a time (the sums are float64).
+
+    Returns
+    -------
+    mean, std : Tensor
+        float32 ``(n_visible,)`` each, per-channel values repeated over the channel's pixels;
+        ``std`` is the population std (divisor ``n``), at least ``floor``.
+    """
+    if mode not in ("pixel", "channel"):
+        raise ValueError(f"standardize must be 'pixel' or 'channel', got {mode!r}")
+    if x.ndim != 2 or x.shape[0] < 1:
+        raise ValueError(f"need (n_samples, n_visible) rows, got shape {tuple(x.shape)}")
+    if not floor > 0:
+        raise ValueError(f"std floor must be positive, got {floor}")
+    n, d = x.shape
+    if mode == "pixel":
+        channels = d
+    else:  # (C, H, W) images have C channels, grey (H, W) images and bit strings one
+        channels = image_shape[0] if image_shape is not None and len(image_shape) == 3 else 1
+    if d % channels:
+        raise ValueError(f"{d} columns do not split into {channels} channels")
+    per = d // channels
+    count = n * per
+    total = torch.zeros(channels, dtype=torch.float64, device=x.device)
+    for i in range(0, n, chunk):
+        total += x[i : i + chunk].double().reshape(-1, channels, per).sum((0, 2))
+    mean = total / count
+    squares = torch.zeros_like(total)
+    for i in range(0, n, chunk):
+        centred = x[i : i + chunk].double().reshape(-1, channels, per) - mean[:, None]
+        squares += centred.square().sum((0, 2))
+    std = (squares / count).sqrt().clamp_min(floor)
+    return mean.float().repeat_interleave(per), std.float().repeat_interleave(per)
 
 
 def binarize(

@@ -46,6 +46,9 @@ class Layer(ABC):
     binary: ClassVar[bool] = True
     #: The local parameter that fields are measured from (the neighbours' input is added to it).
     offset: ClassVar[str] = "bias"
+    #: Whether :meth:`parameter_statistics` reads the layer's field (``stats["field"]``), as
+    #: Gaussian units do: their variance also scales their couplings.
+    needs_field: ClassVar[bool] = False
 
     def __init__(self, size: int, name: str) -> None:
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
@@ -147,6 +150,34 @@ class Layer(ABC):
         p = data.to(torch.float64).mean(0).clamp(1e-3, 1 - 1e-3)
         params["bias"].copy_(torch.log(p / (1 - p)).to(params["bias"]))
 
+    def noise(self, n: int, generator: torch.Generator, device, dtype) -> Tensor:
+        """``n`` rows of noise to start chains from: uniform {0,1} values."""
+        shape = (n, self.size)
+        return (torch.rand(shape, generator=generator, device=device) < 0.5).to(dtype)
+
     def zero_field_log_partition(self) -> float:
         """``log Tr exp(0)`` over the whole layer: ``size * log 2`` for two-level units."""
         return self.size * math.log(2.0)
+
+    # ------------------------------------------------------------------ AIS base (visible layer)
+    # AIS anneals from a base model in which the visible layer is independent of the rest:
+    # ``log p*_beta(v) = (1 - beta) base.v + log p*(v; beta theta)`` for {0,1} units (a
+    # base-rate model with log-odds ``base``).
+    def tempered_parameters(self, params: Params, beta: float, base: Tensor | None) -> Params:
+        """The visible layer's parameters at inverse temperature ``beta``:
+        ``beta b + (1 - beta) base``."""
+        base = torch.zeros_like(params["bias"]) if base is None else base.to(params["bias"])
+        return {"bias": beta * params["bias"] + (1.0 - beta) * base}
+
+    def base_log_partition(self, params: Params, base: Tensor | None) -> float:
+        """``log sum_v exp(base.v)`` of the base model's visible layer."""
+        if base is None:
+            return self.size * math.log(2.0)
+        return float(torch.nn.functional.softplus(base.double()).sum())
+
+    def base_sample(
+        self, n: int, params: Params, base: Tensor | None, generator: torch.Generator
+    ) -> Tensor:
+        """``n`` draws of the base model's visible layer (float64, CPU)."""
+        p = torch.full((self.size,), 0.5, dtype=torch.float64) if base is None else base.sigmoid()
+        return (torch.rand((n, self.size), generator=generator, dtype=torch.float64) < p).double()

@@ -11,6 +11,15 @@ conditional law is ``N(f, sigma^2)``:
 
 The unit is classical (no X term), so ``log_diagonal`` is 0 and the layer's samples enter the
 exact chains as proposals (MATH-NOTES, "QGRBM").
+
+Learning ``mu`` and ``log_var`` (Liao et al.): with ``u`` the input from the neighbours (the
+layer's field minus ``mu``; ``W <n>`` under a hidden layer's statistics),
+
+    d(-H)/d mu      = (v - mu) / sigma^2,
+    d(-H)/d log_var = (v - mu)^2 / (2 sigma^2) - v u / sigma^2,
+
+the second term because ``sigma^2`` also scales the coupling ``v / sigma^2``. Both are linear in
+the hidden occupations, so Rao-Blackwellised statistics ``<n>`` enter exactly.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ class GaussianLayer(Layer):
 
     binary = False
     offset = "mu"
+    needs_field = True
 
     def initial_parameters(self) -> dict[str, float]:
         return {"mu": 0.0, "log_var": 0.0}
@@ -63,9 +73,13 @@ class GaussianLayer(Layer):
         return -(d * d * (0.5 * torch.exp(-params["log_var"]))).sum(-1)
 
     def parameter_statistics(self, stats: Stats, params: Params) -> dict[str, Tensor]:
-        raise NotImplementedError(
-            "training Gaussian units (mu, log_var) belongs to the QGRBM/GRBM models, not built yet"
-        )
+        """Per-row ``d(-H)/d mu`` and ``d(-H)/d log_var`` (module docstring); ``stats`` holds
+        the values ``"mean"`` and the layer's ``"field"`` ``mu + u``."""
+        mu, inv_var = params["mu"], torch.exp(-params["log_var"])
+        v = stats["mean"]
+        d = v - mu
+        u = stats["field"] - mu
+        return {"mu": d * inv_var, "log_var": (0.5 * d * d - v * u) * inv_var}
 
     def check_values(self, x: Tensor, name: str) -> None:
         if x.ndim != 2 or x.shape[1] != self.size:
@@ -76,11 +90,43 @@ class GaussianLayer(Layer):
             raise ValueError(f"{name} contains NaN or inf values")
 
     def init_from_data(self, data: Tensor, params: Params) -> None:
-        """``mu`` and ``log_var`` from the data's per-unit mean and variance, in place."""
-        x = data.to(torch.float64)
-        params["mu"].copy_(x.mean(0).to(params["mu"]))
-        var = x.var(0, unbiased=False).clamp_min(1e-6) if x.shape[0] > 1 else torch.ones_like(x[0])
-        params["log_var"].copy_(var.log().to(params["log_var"]))
+        """``mu`` from the data's per-unit mean, in place; ``log_var`` keeps its value.
+
+        Setting ``sigma^2`` to the data variance would make near-constant pixels (image borders)
+        couple with weight ``1 / sigma^2`` in the thousands; Liao et al. start every unit at
+        unit variance (standardised data) and learn it, as here.
+        """
+        params["mu"].copy_(data.to(torch.float64).mean(0).to(params["mu"]))
+
+    def noise(self, n: int, generator: torch.Generator, device, dtype) -> Tensor:
+        """``n`` rows of standard normal noise (the start of Liao et al.'s CD chains)."""
+        return torch.randn((n, self.size), generator=generator, device=device, dtype=dtype)
 
     def zero_field_log_partition(self) -> float:
-        raise NotImplementedError("AIS from a base-rate model needs binary visible units")
+        raise NotImplementedError("a Gaussian layer's log-partition depends on its variance")
+
+    # AIS: the base model is the layer itself, N(mu, sigma^2), with the rest of the model off
+    # (``beta = 0``); its parameters are not tempered.
+    def tempered_parameters(self, params: Params, beta: float, base: Tensor | None) -> Params:
+        self._no_base(base)
+        return {k: t.clone() for k, t in params.items()}
+
+    def base_log_partition(self, params: Params, base: Tensor | None) -> float:
+        """``sum_i log sqrt(2 pi sigma_i^2)``."""
+        self._no_base(base)
+        return float((0.5 * (_LOG_2PI + params["log_var"].double())).sum())
+
+    def base_sample(
+        self, n: int, params: Params, base: Tensor | None, generator: torch.Generator
+    ) -> Tensor:
+        self._no_base(base)
+        std = torch.exp(0.5 * params["log_var"].double())
+        noise = torch.randn((n, self.size), generator=generator, dtype=torch.float64)
+        return noise * std + params["mu"].double()
+
+    def _no_base(self, base: Tensor | None) -> None:
+        if base is not None:
+            raise ValueError(
+                "base_bias applies to {0,1} visible units; AIS for Gaussian units starts from "
+                "N(mu, sigma^2) itself (pass base_bias=None)"
+            )

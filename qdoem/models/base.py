@@ -108,8 +108,8 @@ class LayeredModel:
         ``N(0, weight_scale^2)`` entries, or orthogonal matrices (rows or columns orthonormal,
         as the DBM baseline of Taniguchi et al. 2023 initialises).
     learning_rate, momentum, initial_momentum, momentum_warmup, weight_decay, lr_schedule, \
-lr_final_ratio, lr_decay, scheme, batch_size, n_epochs, cd_k, persistent, sampler, backend, \
-shots :
+lr_final_ratio, lr_decay, scheme, batch_size, n_epochs, cd_k, persistent, chain_init, \
+clip_norm, sampler, backend, shots :
         Training settings used by :meth:`fit` and :meth:`partial_fit`; see
         :class:`qdoem.training.TrainConfig` (``n_epochs`` is its ``epochs``). ``scheme`` picks how
         the phases are estimated (``"mean-field"`` or ``"unbiased"``). ``sampler`` picks the
@@ -166,6 +166,8 @@ shots :
         n_epochs: int = 10,
         cd_k: int = 1,
         persistent: bool = False,
+        chain_init: str = "data",
+        clip_norm: float | None = None,
         sampler: str = "exact",
         backend: Any = None,
         shots: int | None = 1000,
@@ -217,6 +219,8 @@ shots :
         self.n_epochs = n_epochs
         self.cd_k = cd_k
         self.persistent = persistent
+        self.chain_init = chain_init
+        self.clip_norm = clip_norm
         self.sampler = sampler
         self.backend = backend
         self.shots = shots
@@ -414,8 +418,12 @@ shots :
     def _layer_rows(self, phase: list[Stats]) -> dict[str, Tensor]:
         """Per-row sufficient statistics of the layer parameters (trainable ones)."""
         rows = {}
+        means = [stats["mean"] for stats in phase]
         for k, layer in enumerate(self.layers):
-            stats = layer.parameter_statistics(phase[k], self._layer_params[k])
+            stats = phase[k]
+            if layer.needs_field:  # Gaussian units: their variance also scales the couplings
+                stats = {**stats, "field": self.field(k, means)}
+            stats = layer.parameter_statistics(stats, self._layer_params[k])
             for local in layer.trainable():
                 rows[f"{layer.name}_{local}"] = stats[local]
         return rows
@@ -605,15 +613,15 @@ shots :
     ) -> tuple[float, float]:
         """``(log Z, standard error)``; the error is 0 for the exact method.
 
-        ``method``: "exact" (enumeration of at most 2^24 states), "ais" (one hidden layer), or
-        "auto". AIS options: see :func:`qdoem.sampling.ais_log_partition` (``sampler`` is its
-        transition kernel).
+        ``method``: "exact" (enumeration of at most 2^24 states, {0,1} visible units), "ais"
+        (one hidden layer), or "auto" (exact where it applies). AIS options: see
+        :func:`qdoem.sampling.ais_log_partition` (``sampler`` is its transition kernel).
         """
         if method not in ("auto", "exact", "ais"):
             raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}")
         if method == "auto":
             small = self.n_visible + self._enumerated_bits() <= EXACT_MAX_VISIBLE
-            method = "exact" if small else "ais"
+            method = "exact" if small and self.layers[0].binary else "ais"
         if method == "exact":
             return self.exact_log_partition(), 0.0
         res = ais_log_partition(
@@ -719,17 +727,20 @@ shots :
         params = {k: t.detach().to("cpu", torch.float64) for k, t in self._params.items()}
         return self._with_parameters(params)
 
-    def tempered(self, beta: float, base_bias: Tensor) -> LayeredModel:
-        """The AIS intermediate ``H_beta = beta H - (1 - beta) a0.v`` (float64, CPU).
+    def tempered(self, beta: float, base_bias: Tensor | None = None) -> LayeredModel:
+        """The AIS intermediate at inverse temperature ``beta`` (float64, CPU).
 
-        Every parameter is scaled by ``beta``; the visible offset becomes
-        ``(1 - beta) a0 + beta a``. Its marginal is ``p*_beta`` of :mod:`qdoem.sampling.ais`.
+        Every parameter of the hidden layers and couplings is scaled by ``beta``; the visible
+        layer's become :meth:`~qdoem.layers.Layer.tempered_parameters` (for {0,1} units the
+        offset ``(1 - beta) a0 + beta a``, for Gaussian units unchanged). Its marginal is
+        ``p*_beta`` of :mod:`qdoem.sampling.ais`.
         """
-        if not self.layers[0].binary:
-            raise NotImplementedError("tempering from a base-rate model needs {0,1} visible units")
         params = {k: t.detach().to("cpu", torch.float64) * beta for k, t in self._params.items()}
-        name = f"{self.layers[0].name}_{self.layers[0].offset}"
-        params[name] = params[name] + (1.0 - beta) * base_bias.to(torch.float64)
+        visible = self.layers[0]
+        local = {k: t.detach().to("cpu", torch.float64) for k, t in self._layer_params[0].items()}
+        base = None if base_bias is None else base_bias.to(torch.float64)
+        for key, value in visible.tempered_parameters(local, beta, base).items():
+            params[f"{visible.name}_{key}"] = value
         return self._with_parameters(params)
 
     def _with_parameters(self, params: dict[str, Tensor]) -> LayeredModel:
@@ -827,11 +838,7 @@ shots :
 
         gen = self._sampling_generator(n_samples, steps, sampler, seed)
         if init is None:
-            shape = (n_samples, self.n_visible)
-            if self.layers[0].binary:
-                v = (torch.rand(shape, generator=gen, device=self.device) < 0.5).to(self.dtype)
-            else:
-                v = torch.randn(shape, generator=gen, device=self.device, dtype=self.dtype)
+            v = self.layers[0].noise(n_samples, gen, self.device, self.dtype)
         else:
             v = self._as_input(init, "init")
             if v.shape[0] != n_samples:
@@ -878,12 +885,7 @@ shots :
         from qdoem.sampling.unbiased import local_mode
 
         gen = self._sampling_generator(n_samples, steps, sampler, seed)
-        values = [
-            (torch.rand((n_samples, layer.size), generator=gen, device=self.device) < 0.5).to(
-                self.dtype
-            )
-            for layer in self.layers
-        ]
+        values = [layer.noise(n_samples, gen, self.device, self.dtype) for layer in self.layers]
         values, _ = local_mode(self, values, gen)
         state = ChainState(values)
         estimator = ClosedFormEstimator()

@@ -7,9 +7,12 @@ The tempered family interpolates from an independent base-rate model to the mode
 where ``log p*(v; theta)`` is the closed-form unnormalised log marginal (for a QRBM,
 ``a.v + sum_j [c_j/2 + log 2cosh D_j]``; scaling the Hamiltonian by beta scales every field).
 At beta = 0 it is the product of ``Bernoulli(sigmoid(a0))`` visible units and free hidden units
-(``log Tr exp(0) = log 2`` each); at beta = 1 it is the model. Each intermediate distribution is
-left invariant by the chosen kernel of :mod:`qdoem.sampling.kernels` run on the tempered model,
-so at Gamma != 0 only the exact kernels are valid (``"plain"`` is refused).
+(``log Tr exp(0) = log 2`` each); at beta = 1 it is the model. Gaussian visible units (GRBM,
+QGRBM) keep their own term at every beta, ``-(v - mu)^2 / (2 sigma^2)``, and the hidden layer
+and couplings are scaled: the base model is ``N(mu, sigma^2)`` times free hidden units. Each
+intermediate distribution is left invariant by the chosen kernel of
+:mod:`qdoem.sampling.kernels` run on the tempered model, so at Gamma != 0 only the exact kernels
+are valid (``"plain"`` is refused).
 
 **AIS** (Salakhutdinov & Murray 2008): chains start from the base model and are annealed up;
 ``log Z = log Z_0 + log mean_m w_m`` with
@@ -159,10 +162,12 @@ def _annealing_setup(model, base_bias, sampler, reversible=False):
             f"{sampler!r} is not (use one of {REVERSIBLE_SAMPLERS})"
         )
     n = model.n_visible
-    a0 = torch.zeros(n, dtype=torch.float64) if base_bias is None else base_bias.double().cpu()
-    if a0.shape != (n,):
+    a0 = None if base_bias is None else base_bias.double().cpu()
+    if a0 is not None and a0.shape != (n,):
         raise ValueError(f"base_bias must have shape ({n},), got {tuple(a0.shape)}")
-    log_z0 = float(torch.nn.functional.softplus(a0).sum()) + sum(
+    visible = model.layers[0]
+    params = {k: t.detach().double().cpu() for k, t in model.layer_params(0).items()}
+    log_z0 = visible.base_log_partition(params, a0) + sum(
         layer.zero_field_log_partition() for layer in model.layers[1:]
     )
     return model.to_float64(), a0, log_z0
@@ -216,8 +221,7 @@ def ais_log_partition(
     gen = generator if generator is not None else torch.Generator().manual_seed(0)
     estimator = ClosedFormEstimator()
     betas = default_betas(n_betas).tolist()
-    shape = (n_chains, model.n_visible)
-    v = (torch.rand(shape, generator=gen, dtype=torch.float64) < torch.sigmoid(a0)).double()
+    v = reference.layers[0].base_sample(n_chains, reference.layer_params(0), a0, gen)
     log_w = torch.zeros(n_chains, dtype=torch.float64)
     previous = reference.tempered(betas[0], a0)
     for k in range(1, len(betas)):

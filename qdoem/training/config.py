@@ -9,10 +9,12 @@ from typing import Any
 from qdoem.sampling.kernels import SAMPLERS
 from qdoem.training.optim import SCHEDULES, scheduled_lr
 
-__all__ = ["SCHEMES", "TrainConfig"]
+__all__ = ["CHAIN_INITS", "SCHEMES", "TrainConfig"]
 
 #: Estimators of the two phases (see ``TrainConfig.scheme``).
 SCHEMES = ("mean-field", "unbiased")
+#: Where the negative-phase chains start (see ``TrainConfig.chain_init``).
+CHAIN_INITS = ("data", "noise")
 
 
 def _positive_int(name: str, value: Any) -> None:
@@ -56,6 +58,14 @@ class TrainConfig:
         Sweeps of the negative-phase chains per step (after the local mode, for ``"unbiased"``).
     persistent : bool
         Persistent chains (PCD) instead of chains restarted at the data (CD-k).
+    chain_init : {"data", "noise"}
+        Where the negative-phase chains of the ``"mean-field"`` scheme start: at the data batch
+        (CD-k, Hinton), or at noise (uniform {0,1}, standard normal for Gaussian units): Liao et
+        al.'s "modified CD" for GRBMs, which avoids CD's bias towards the data. With
+        ``persistent``, where the chains start the first time.
+    clip_norm : float or None
+        Rescale each step's gradient (all parameters together) to at most this L2 norm, as
+        Liao et al. do (10); None: no clipping.
     sampler : str
         Negative-phase kernel (:data:`qdoem.sampling.SAMPLERS`): ``"exact"`` (Z-basis
         MH-within-Gibbs, the default), ``"plain"`` (the uncorrected chain of the paper, biased
@@ -87,6 +97,8 @@ class TrainConfig:
     scheme: str = "mean-field"
     cd_k: int = 1
     persistent: bool = False
+    chain_init: str = "data"
+    clip_norm: float | None = None
     sampler: str = "exact"
     backend: str | None = None
     shots: int | None = 1000
@@ -116,6 +128,10 @@ class TrainConfig:
         _number("lr_final_ratio", self.lr_final_ratio)
         if _number("lr_decay", self.lr_decay) < 0:
             raise ValueError(f"lr_decay must be >= 0, got {self.lr_decay}")
+        if self.chain_init not in CHAIN_INITS:
+            raise ValueError(f"chain_init must be one of {CHAIN_INITS}, got {self.chain_init!r}")
+        if self.clip_norm is not None and not _number("clip_norm", self.clip_norm) > 0:
+            raise ValueError(f"clip_norm must be > 0 or None, got {self.clip_norm}")
         if self.scheme not in SCHEMES:
             raise ValueError(f"scheme must be one of {SCHEMES}, got {self.scheme!r}")
         if self.lr_schedule not in SCHEDULES:

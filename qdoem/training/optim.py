@@ -13,7 +13,7 @@ import math
 import torch
 from torch import Tensor
 
-__all__ = ["SGD", "SCHEDULES", "scheduled_lr"]
+__all__ = ["SGD", "SCHEDULES", "clip_by_norm", "scheduled_lr"]
 
 SCHEDULES = ("constant", "linear", "cosine", "inverse-sqrt")
 
@@ -44,6 +44,18 @@ def scheduled_lr(
     if schedule == "linear":
         return base + (final - base) * t
     return final + 0.5 * (base - final) * (1.0 + math.cos(math.pi * t))
+
+
+def clip_by_norm(grads: dict[str, Tensor], max_norm: float | None) -> dict[str, Tensor]:
+    """``grads`` scaled by ``min(1, max_norm / ||grads||)``, the L2 norm over every entry of
+    every tensor (``torch.nn.utils.clip_grad_norm_``'s rule); unchanged if ``max_norm`` is None."""
+    if max_norm is None:
+        return grads
+    norm = torch.linalg.vector_norm(
+        torch.stack([torch.linalg.vector_norm(g) for g in grads.values()])
+    )
+    scale = torch.clamp(max_norm / (norm + 1e-6), max=1.0)
+    return {name: g * scale for name, g in grads.items()}
 
 
 class SGD:

@@ -5,11 +5,13 @@ Each step is one E-step and one M-step gradient step:
 1. Positive phase (E-step on the data state): ``model.positive_phase(v_data, estimator)``, the
    conditional latent Gibbs state ``rho_L(v)`` (the Petz recovery of ``eta_V``) from the
    estimator (closed form, or circuits on a backend).
-2. Negative phase: CD-k chains started at the data, or persistent chains (PCD), advanced by
+2. Negative phase: CD-k chains started at the data (or at noise, ``chain_init="noise"``, Liao
+   et al.'s "modified CD"), or persistent chains (PCD), advanced by
    ``cd_k`` sweeps of the configured kernel of :mod:`qdoem.sampling` (``"exact"`` by default);
    ``model.negative_phase`` reads the model statistics at the chains' ends.
 3. M-step: ``model.gradient(pos, neg)``, the sufficient statistics on the data minus on the
-   chains, then momentum SGD ascent. With one gradient step per E-step, ``grad Q = grad L``.
+   chains (optionally clipped in norm, ``clip_norm``), then momentum SGD ascent. With one
+   gradient step per E-step, ``grad Q = grad L``.
 
 With ``scheme="unbiased"`` (Taniguchi et al. 2023), steps 1 (for models with several hidden
 layers) and 2 are the unbiased estimates of :mod:`qdoem.sampling.unbiased`: chains from noise
@@ -38,7 +40,7 @@ from qdoem.sampling import ChainState, sweep
 from qdoem.sampling.unbiased import unbiased_statistics
 from qdoem.seeding import DATA_ORDER, HOST, derive_seed, seeded_generator
 from qdoem.training.config import TrainConfig
-from qdoem.training.optim import SGD
+from qdoem.training.optim import SGD, clip_by_norm
 from qdoem.training.rundir import RunDir
 
 __all__ = ["TrainConfig", "Trainer", "CQLVM"]
@@ -144,24 +146,24 @@ class Trainer:
         if cfg.scheme == "unbiased":
             self._unbiased_step(v_data, lr, momentum, gen)
             return {}
-        pos, state = model.positive_phase(
-            v_data, self.estimator, gen, start_chain=not cfg.persistent
-        )
+        from_data = not cfg.persistent and cfg.chain_init == "data"
+        pos, state = model.positive_phase(v_data, self.estimator, gen, start_chain=from_data)
         if cfg.persistent:
             if self.chains is None:
-                # batch_size chains started at data; a short final batch does not reset them
-                # (the gradient normalises data and model terms separately).
-                rows = torch.arange(cfg.batch_size, device=v_data.device) % v_data.shape[0]
-                self.chains = model.chain_state(v_data[rows].clone(), gen)
+                # batch_size chains; a short final batch does not reset them (the gradient
+                # normalises data and model terms separately).
+                self.chains = model.chain_state(self._chain_start(v_data, cfg.batch_size, gen), gen)
             state = self.chains
             state.forget_caches()  # the parameters changed since the last step
+        elif not from_data:
+            state = model.chain_state(self._chain_start(v_data, v_data.shape[0], gen), gen)
         recon = None
         for k in range(cfg.cd_k):
             sweep(model, state, cfg.sampler, self.estimator, gen)
-            if k == 0 and not cfg.persistent and 0 in state.stats:
+            if k == 0 and from_data and 0 in state.stats:
                 recon = state.stats[0]["mean"]  # the first down-pass from the data batch
         neg = model.negative_phase(state, self.estimator)
-        self.optimizer.step(model.gradient(pos, neg), lr, momentum)
+        self.optimizer.step(clip_by_norm(model.gradient(pos, neg), cfg.clip_norm), lr, momentum)
         self.step += 1
         self._count_mh(state)
         if recon is None:
@@ -175,10 +177,16 @@ class Trainer:
             self._mh_proposed += state.mh_proposed
             state.mh_accepted, state.mh_proposed = None, 0
 
+    def _chain_start(self, v_data: Tensor, n: int, gen: torch.Generator) -> Tensor:
+        """Visible values for ``n`` new chains: data rows (cycled) or noise (``chain_init``)."""
+        if self.config.chain_init == "noise":
+            return self._noise(n, 0, gen)
+        rows = torch.arange(n, device=v_data.device) % v_data.shape[0]
+        return v_data[rows].clone()
+
     def _noise(self, n: int, k: int, gen: torch.Generator) -> Tensor:
         model = self.model
-        shape = (n, model.layers[k].size)
-        return (torch.rand(shape, generator=gen, device=model.device) < 0.5).to(model.dtype)
+        return model.layers[k].noise(n, gen, model.device, model.dtype)
 
     def _unbiased_step(self, v_data: Tensor, lr: float, momentum, gen: torch.Generator) -> None:
         """One step of the unbiased scheme (see :mod:`qdoem.sampling.unbiased`)."""
@@ -218,7 +226,7 @@ class Trainer:
             if est.correction is not None:
                 for name, value in est.correction.items():
                     grads[name] = grads[name] + sign * value
-        self.optimizer.step(grads, lr, momentum)
+        self.optimizer.step(clip_by_norm(grads, cfg.clip_norm), lr, momentum)
         self.step += 1
 
     # ------------------------------------------------------------------ epochs
