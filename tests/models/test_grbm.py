@@ -141,7 +141,9 @@ def _chi_square_pvalue(model, sampler: str, seed: int = 0) -> float:
     def f(t):
         return math.exp(float(log_density(model, np.array([[t]]))[0]) - shift)
 
-    mass = [integrate.quad(f, a, b, limit=200)[0] for a, b in zip(edges[:-1], edges[1:])]
+    mass = [
+        integrate.quad(f, a, b, limit=200)[0] for a, b in zip(edges[:-1], edges[1:], strict=True)
+    ]
     expected = n * np.array(mass) / sum(mass)
     observed = np.histogram(x, edges)[0]
     return float(stats.chisquare(observed, expected).pvalue)
