@@ -40,6 +40,21 @@ class InvalidDimensionsError(QdoemError, ValueError):
     """Subsystem dimensions that do not match an operator, or a bad ``keep`` list."""
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training stopped on request (Ctrl-C, SIGTERM) at a step boundary, after writing a
+    checkpoint it can resume from exactly.
+
+    Attributes
+    ----------
+    signum : int or None
+        The signal that asked for the stop, if any.
+    """
+
+    def __init__(self, message: str = "training interrupted", signum: int | None = None):
+        super().__init__(message)
+        self.signum = signum
+
+
 class CheckpointFallbackWarning(UserWarning):
     """The newest checkpoint was unreadable; the previous one was used instead."""
 

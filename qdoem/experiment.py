@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from qdoem.data import Dataset, load_dataset
-from qdoem.errors import ConfigError
+from qdoem.errors import CheckpointError, ConfigError
 from qdoem.models import MODELS, LayeredModel, build_model, model_from_state
 from qdoem.training import (
     RunDir,
@@ -27,6 +27,7 @@ from qdoem.training import (
     recipe,
     save_learning_curves,
     save_sample_grid,
+    stop_on_signals,
 )
 
 __all__ = [
@@ -312,17 +313,22 @@ def train(
     """Train (or resume) the run described by ``config``; writes everything to its run dir.
 
     On resume the saved ``config.json`` is used; only ``config["epochs"]`` (when set and
-    larger) extends the run.
+    larger) extends the run. The newest usable checkpoint is loaded (``checkpoint.prev.pt``
+    when ``checkpoint.pt`` is unreadable, with a warning).
+
+    The first Ctrl-C or SIGTERM stops training at the next step boundary after writing a
+    checkpoint of it (:func:`~qdoem.training.trainer.stop_on_signals`), then raises
+    :class:`~qdoem.errors.TrainingInterrupted`.
     """
     run = RunDir(config["run_dir"])
     if resume:
-        if not run.checkpoint.is_file():
+        if not run.has_checkpoint():
             raise FileNotFoundError(f"cannot resume: no checkpoint.pt in {run.path}")
         saved = {**DEFAULTS, **_legacy(run.read_config())}
         saved["epochs"] = max(saved["epochs"], config.get("epochs") or 0)
         config = saved
-    elif run.checkpoint.is_file():
-        raise ValueError(
+    elif run.has_checkpoint():
+        raise ConfigError(
             f"run directory {run.path} already has a checkpoint; use --resume or another --run-dir"
         )
     dataset = load_run_dataset(config)
@@ -336,11 +342,18 @@ def train(
     run.create()
     run.write_config(config)
     if resume:
-        trainer.load_state_dict(torch.load(run.checkpoint, map_location="cpu", weights_only=True))
+        run.remove_temporaries()
+        state, path = run.read_checkpoint()
+        _check_checkpoint_model(state, config, path)
+        trainer.load_checkpoint(state, path)
+        if path != run.checkpoint and run.checkpoint.exists():
+            # Keep the unusable newest one for inspection; the next save starts afresh.
+            os.replace(run.checkpoint, run.path / "checkpoint.unusable.pt")
     else:
         # An epoch-0 checkpoint: a run interrupted during its first epoch can still resume.
         trainer.save_checkpoint()
-    trainer.fit(dataset.data, progress=progress, stop_after=stop_after)
+    with stop_on_signals(trainer):
+        trainer.fit(dataset.data, progress=progress, stop_after=stop_after)
     if trainer.history:
         save_learning_curves(trainer.history, run.curves_png)
     samples = model.sample(config["grid_samples"], steps=config["grid_steps"], seed=config["seed"])
@@ -352,10 +365,21 @@ def load_run(run_dir: str | os.PathLike, device: str | None = None):
     """``(model, config)`` from a run directory's checkpoint and config."""
     run = RunDir(run_dir)
     config = {**DEFAULTS, **_legacy(run.read_config())}
-    if not run.checkpoint.is_file():
-        raise FileNotFoundError(f"no checkpoint.pt in {run.path}")
-    state = torch.load(run.checkpoint, map_location="cpu", weights_only=True)
-    return model_from_state(state["model"], device), config
+    state, path = run.read_checkpoint()  # refuses non-finite parameters
+    _check_checkpoint_model(state, config, path)
+    try:
+        return model_from_state(state["model"], device), config
+    except (ValueError, KeyError, TypeError) as err:
+        raise CheckpointError(f"checkpoint {path} cannot be loaded: {err}") from err
+
+
+def _check_checkpoint_model(state: dict[str, Any], config: dict[str, Any], path: Path) -> None:
+    saved = state["model"].get("model")
+    if saved != config["model"]:
+        raise CheckpointError(
+            f"checkpoint {path} holds a {saved!r} model, but the run's config.json says "
+            f"model {config['model']!r}"
+        )
 
 
 def _legacy(saved: dict[str, Any]) -> dict[str, Any]:

@@ -134,6 +134,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import signal
+
+    from qdoem.errors import TrainingInterrupted
     from qdoem.experiment import resolve_config, train
 
     overrides = {
@@ -181,10 +184,16 @@ def run(args: argparse.Namespace) -> int:
         trainer = train(
             config, resume=args.resume, progress=not args.no_progress, stop_after=args.stop_after
         )
-    except KeyboardInterrupt:
-        # The checkpoint of the last finished epoch is intact (atomic writes).
-        print(f"\ninterrupted; continue with: qdoem train --run-dir {config['run_dir']} --resume")
-        return 130
+    except KeyboardInterrupt as stop:
+        # TrainingInterrupted: a checkpoint of the last step was written. A second Ctrl-C:
+        # the last checkpoint written is intact (atomic writes).
+        signum = getattr(stop, "signum", None) or signal.SIGINT
+        saved = "checkpoint written" if isinstance(stop, TrainingInterrupted) else "stopped"
+        print(
+            f"\ninterrupted ({stop or 'KeyboardInterrupt'}); {saved}; continue with: "
+            f"qdoem train --run-dir {config['run_dir']} --resume"
+        )
+        return 128 + signum
     last = trainer.history[-1] if trainer.history else {}
     summary = ", ".join(f"{k}={v:.4g}" for k, v in last.items() if isinstance(v, float))
     print(f"run {config['run_dir']}: epoch {trainer.epoch}/{trainer.config.epochs} {summary}")

@@ -13,7 +13,7 @@ import math
 import torch
 from torch import Tensor
 
-__all__ = ["SGD", "SCHEDULES", "scheduled_lr"]
+__all__ = ["SGD", "SCHEDULES", "nonfinite", "scheduled_lr"]
 
 SCHEDULES = ("constant", "linear", "cosine", "inverse-sqrt")
 
@@ -44,6 +44,19 @@ def scheduled_lr(
     if schedule == "linear":
         return base + (final - base) * t
     return final + 0.5 * (base - final) * (1.0 + math.cos(math.pi * t))
+
+
+def nonfinite(tensors: dict[str, Tensor]) -> dict[str, int]:
+    """The number of NaN or inf entries of each tensor that has any (``{}``: all finite).
+
+    One device synchronisation when everything is finite.
+    """
+    if not tensors:
+        return {}
+    if bool(torch.stack([torch.isfinite(t).all() for t in tensors.values()]).all()):
+        return {}
+    counts = {name: int((~torch.isfinite(t)).sum()) for name, t in tensors.items()}
+    return {name: n for name, n in counts.items() if n}
 
 
 class SGD:
