@@ -303,17 +303,26 @@ def build_run_model(config: dict[str, Any], n_visible: int) -> LayeredModel:
     return build_model(config["model"], n_visible, **options)
 
 
+#: Settings that say where things are, not what the run computes: a resume may change them.
+_LOCATION_KEYS = ("run_dir", "data_root", "download")
+
+
 def train(
     config: dict[str, Any],
     *,
     resume: bool = False,
+    allow_changes: bool = False,
     progress: bool = True,
     stop_after: int | None = None,
 ) -> Trainer:
     """Train (or resume) the run described by ``config``; writes everything to its run dir.
 
-    On resume the saved ``config.json`` is used; only ``config["epochs"]`` (when set and
-    larger) extends the run. The newest usable checkpoint is loaded (``checkpoint.prev.pt``
+    On resume the saved ``config.json`` rules: ``config`` holds ``run_dir`` and the settings
+    the user gave. ``epochs``, when larger, extends the run, and ``data_root`` and
+    ``download`` may change; any other setting that differs from the saved one is refused with
+    a :class:`~qdoem.errors.ConfigError` listing the changes, unless ``allow_changes``, when
+    the run goes on with them and they are appended to the run's ``changes.jsonl`` (with the
+    epoch and step they start at). The newest usable checkpoint is loaded (``checkpoint.prev.pt``
     when ``checkpoint.pt`` is unreadable, with a warning).
 
     The first Ctrl-C or SIGTERM stops training at the next step boundary after writing a
@@ -325,8 +334,17 @@ def train(
         if not run.has_checkpoint():
             raise FileNotFoundError(f"cannot resume: no checkpoint.pt in {run.path}")
         saved = {**DEFAULTS, **_legacy(run.read_config())}
-        saved["epochs"] = max(saved["epochs"], config.get("epochs") or 0)
-        config = saved
+        given = {k: v for k, v in config.items() if v is not None and k != "epochs"}
+        changes = {k: [saved.get(k), v] for k, v in given.items() if v != saved.get(k)}
+        changed = {k: c for k, c in changes.items() if k not in _LOCATION_KEYS}
+        if changed and not allow_changes:
+            listed = ", ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in changed.items())
+            raise ConfigError(
+                f"--resume: settings differ from {run.config}: {listed}; drop them, or pass "
+                f"--allow-changes to go on with them (recorded in changes.jsonl)"
+            )
+        epochs = max(saved["epochs"], config.get("epochs") or 0)
+        config = check_config({**saved, **given, "epochs": epochs})
     elif run.has_checkpoint():
         raise ConfigError(
             f"run directory {run.path} already has a checkpoint; use --resume or another --run-dir"
@@ -340,7 +358,6 @@ def train(
         )
     trainer = Trainer(model, TrainConfig.from_dict(config), run_dir=run.path)
     run.create()
-    run.write_config(config)
     if resume:
         run.remove_temporaries()
         state, path = run.read_checkpoint()
@@ -349,7 +366,10 @@ def train(
         if path != run.checkpoint and run.checkpoint.exists():
             # Keep the unusable newest one for inspection; the next save starts afresh.
             os.replace(run.checkpoint, run.path / "checkpoint.unusable.pt")
-    else:
+        if changed:
+            run.append_change({"epoch": trainer.epoch, "step": trainer.step, "changed": changed})
+    run.write_config(config)
+    if not resume:
         # An epoch-0 checkpoint: a run interrupted during its first epoch can still resume.
         trainer.save_checkpoint()
     with stop_on_signals(trainer):

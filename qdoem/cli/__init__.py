@@ -53,6 +53,28 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def add_threads_option(parser: argparse.ArgumentParser) -> None:
+    """``--threads N``: torch's CPU threads for the command (``torch.set_num_threads``)."""
+    parser.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="CPU threads for torch (default: torch's, one per core). On a shared or busy "
+        "machine use 1 or 2: oversubscribed threads can make an epoch many times slower",
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
 def one_line(err: BaseException) -> str:
     """``err``'s message on one line (its lines joined by '; ')."""
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
@@ -71,6 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    if getattr(args, "threads", None) is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
     formatwarning = warnings.formatwarning
     if not args.debug:
         warnings.formatwarning = _warning_line

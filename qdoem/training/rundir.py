@@ -7,6 +7,7 @@ Layout::
         metrics.jsonl    one JSON object per epoch
         checkpoint.pt    latest model + trainer state (written atomically)
         checkpoint.prev.pt   the checkpoint before it (the fallback when the newest is unreadable)
+        changes.jsonl    settings changed on resume (--allow-changes), one JSON object each
         samples.png      grid of model samples
         curves.png       learning curves
 """
@@ -36,6 +37,7 @@ class RunDir:
 
     config = property(lambda self: self.path / "config.json")
     metrics = property(lambda self: self.path / "metrics.jsonl")
+    changes = property(lambda self: self.path / "changes.jsonl")
     checkpoint = property(lambda self: self.path / "checkpoint.pt")
     previous_checkpoint = property(lambda self: self.path / "checkpoint.prev.pt")
     samples_png = property(lambda self: self.path / "samples.png")
@@ -108,6 +110,12 @@ class RunDir:
 
     def append_metrics(self, record: dict[str, Any]) -> None:
         with open(self.metrics, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+    def append_change(self, record: dict[str, Any]) -> None:
+        """Record settings changed on resume: ``{"epoch", "step", "changed": {key: [old,
+        new]}}``."""
+        with open(self.changes, "a") as fh:
             fh.write(json.dumps(record) + "\n")
 
 

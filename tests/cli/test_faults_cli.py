@@ -76,3 +76,26 @@ def test_a_checkpoint_of_another_model_or_size_is_refused_by_name(tmp_path, caps
         line = one_error_line(capsys)
         assert str(qrbm / "checkpoint.pt") in line
         assert ("holds a 'rbm' model" if other == rbm else "does not fit this run") in line
+
+
+def test_resume_refuses_changed_settings_unless_allowed_and_records_them(tmp_path, capsys):
+    run = tmp_path / "run"
+    common = ["--run-dir", str(run), *FAST]
+    assert main(["train", *common, "--epochs", "3", "--stop-after", "1"]) == 0
+    capsys.readouterr()
+    changed = ["--lr", "0.5", "--backend", "exact", "--shots", "50"]
+    assert main(["train", *common, "--resume", *changed]) == 2
+    line = one_error_line(capsys)
+    for change in ("learning_rate 0.1 -> 0.5", "backend None -> 'exact'", "shots 1000 -> 50"):
+        assert change in line, line
+    assert "--allow-changes" in line and not (run / "changes.jsonl").exists()
+    assert main(["train", *common, "--resume", "--stop-after", "1"]) == 0  # the same flags
+    assert main(["train", "--run-dir", str(run), "--allow-changes", "--epochs", "3"]) == 2
+    assert "--allow-changes applies to --resume only" in one_error_line(capsys)
+
+    assert main(["train", *common, "--resume", "--allow-changes", "--lr", "0.5"]) == 0
+    records = [json.loads(x) for x in (run / "changes.jsonl").read_text().splitlines()]
+    assert records == [{"epoch": 2, "step": 4, "changed": {"learning_rate": [0.1, 0.5]}}]
+    assert json.loads((run / "config.json").read_text())["learning_rate"] == 0.5
+    lrs = [json.loads(x)["lr"] for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert lrs == [0.1, 0.1, 0.5]
