@@ -198,8 +198,14 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
 
         try:
             get_backend(config["backend"])  # fail now, with the install hint, not mid-run
-        except ValueError as err:
-            raise ConfigError(f"backend {config['backend']!r}: {err}") from err
+        except ImportError:
+            raise
+        except Exception as err:  # a bad name, or an account or service that does not answer
+            raise ConfigError(
+                f"backend {config['backend']!r}: {type(err).__name__}: {err}"
+                if not isinstance(err, ValueError)
+                else f"backend {config['backend']!r}: {err}"
+            ) from err
     run_dir = Path(config["run_dir"] or ".")
     existing = next(p for p in (run_dir, *run_dir.parents) if p.exists())  # "." exists
     if not existing.is_dir():

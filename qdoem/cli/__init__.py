@@ -22,6 +22,9 @@ from collections.abc import Sequence
 from qdoem._version import __version__
 from qdoem.errors import QdoemError
 
+#: Environment variables whose values are secrets (IBM Quantum credentials): never printed.
+SECRET_VARIABLES = ("QISKIT_IBM_TOKEN", "QISKIT_IBM_INSTANCE", "QISKIT_IBM_URL")
+
 #: Errors that are the user's to fix: one line, exit status 2 (a traceback with ``--debug``).
 USER_ERRORS = (QdoemError, ValueError, OSError, NotImplementedError, ImportError)
 
@@ -75,10 +78,21 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def one_line(err: BaseException) -> str:
-    """``err``'s message on one line (its lines joined by '; ')."""
+def one_line(err: BaseException | Warning | str) -> str:
+    """``err``'s message on one line (its lines joined by '; '), secrets redacted."""
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    return "; ".join(lines) or type(err).__name__
+    return redact("; ".join(lines)) or type(err).__name__
+
+
+def redact(text: str) -> str:
+    """``text`` with the value of every :data:`SECRET_VARIABLES` variable replaced."""
+    import os
+
+    for name in SECRET_VARIABLES:
+        value = os.environ.get(name, "")
+        if len(value) >= 4:
+            text = text.replace(value, f"<{name}>")
+    return text
 
 
 def _warning_line(message, category, filename, lineno, line=None) -> str:
