@@ -146,13 +146,13 @@ class Trainer:
         self._coupling = dict.fromkeys(("steps", "chains", "truncated", "sweeps", "estimates"), 0)
         # The epoch in progress: its first step and running sums (None between epochs).
         self._partial: dict[str, Any] | None = None
-        self._stop: TrainingInterrupted | None = None
+        self._stop: tuple[int | None] | None = None  # (signum,) once a stop is requested
 
     def request_stop(self, signum: int | None = None) -> None:
         """End :meth:`fit` at the next step boundary, after a checkpoint of that step
         (:class:`~qdoem.errors.TrainingInterrupted` is raised). Safe to call from a signal
         handler."""
-        self._stop = TrainingInterrupted(f"training stopped at step {self.step}", signum)
+        self._stop = (signum,)
 
     # ------------------------------------------------------------------ one step
     def train_step(
@@ -281,8 +281,9 @@ class Trainer:
         for lo in range(first, data.shape[0], cfg.batch_size):
             if self._stop is not None:
                 part["time_s"] += time.perf_counter() - start
-                stop, self._stop = self._stop, None
-                raise stop
+                (signum,), self._stop = self._stop, None
+                where = f"epoch {self.epoch + 1}, step {self.step}"
+                raise TrainingInterrupted(f"training stopped at {where}", signum)
             # index_select: the same rows as data[order[...]], ~3x faster on the CPU.
             batch = torch.index_select(data, 0, order[lo : lo + cfg.batch_size])
             m = self.train_step(batch, cfg.lr_at(self.epoch, self.step), momentum)
