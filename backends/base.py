@@ -94,6 +94,15 @@ class Backend(ABC):
         """Restart the backend's random stream, e.g. at an epoch boundary of a resumable run."""
         self._rng = np.random.default_rng(seed)
 
+    def stream_state(self) -> dict:
+        """The random stream's state, for :meth:`set_stream_state` (e.g. to replay a failed job
+        with the same seeds)."""
+        return self._rng.bit_generator.state
+
+    def set_stream_state(self, state: dict) -> None:
+        """Put the random stream back to a state returned by :meth:`stream_state`."""
+        self._rng.bit_generator.state = state
+
     def _next_seed(self) -> int:
         return int(self._rng.integers(2**31 - 1))
 

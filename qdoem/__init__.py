@@ -6,15 +6,27 @@ live in :mod:`qdoem.models`, data in :mod:`qdoem.data`, training in :mod:`qdoem.
 
 from qdoem._version import __version__
 from qdoem.errors import (
+    BackendError,
+    CheckpointError,
+    CheckpointFallbackWarning,
+    ConfigError,
+    DivergenceError,
     InvalidDensityOperatorError,
     InvalidDimensionsError,
     PetzNotGuaranteedWarning,
+    QdoemError,
 )
 from qdoem.theory import *  # noqa: F403  (the exact core is the public API)
 from qdoem.theory import __all__ as _theory_all
 
 __all__ = [
     "__version__",
+    "QdoemError",
+    "ConfigError",
+    "CheckpointError",
+    "CheckpointFallbackWarning",
+    "DivergenceError",
+    "BackendError",
     "InvalidDensityOperatorError",
     "InvalidDimensionsError",
     "PetzNotGuaranteedWarning",

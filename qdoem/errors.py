@@ -1,7 +1,34 @@
-"""Exceptions raised by qdoem. All are ``ValueError`` subclasses, so callers can catch either."""
+"""Exceptions and warnings raised by qdoem.
+
+Every error qdoem raises on purpose is a :class:`QdoemError`. Those about bad input are also
+``ValueError`` subclasses (the Python convention), so callers can catch either. The messages
+name the field, the value and, for files, the path.
+"""
 
 
-class InvalidDensityOperatorError(ValueError):
+class QdoemError(Exception):
+    """Base class of qdoem's errors. The CLI prints one on one line and exits 2."""
+
+
+class ConfigError(QdoemError, ValueError):
+    """A setting (config file key, flag, constructor argument) with a bad name, type or value."""
+
+
+class CheckpointError(QdoemError, ValueError):
+    """A run directory or checkpoint that cannot be used: corrupt, truncated, non-finite, or
+    written for another model, size or version. The message names the file."""
+
+
+class DivergenceError(QdoemError, ArithmeticError):
+    """Training produced NaN or inf in a gradient or a parameter; the run was stopped before
+    the bad values reached a checkpoint."""
+
+
+class BackendError(QdoemError, RuntimeError):
+    """A backend job kept failing (error, time-out, cancellation) after its bounded retries."""
+
+
+class InvalidDensityOperatorError(QdoemError, ValueError):
     """An array that should be a density operator is not one.
 
     The message names the argument, the property that failed (shape, finite entries,
@@ -9,8 +36,27 @@ class InvalidDensityOperatorError(ValueError):
     """
 
 
-class InvalidDimensionsError(ValueError):
+class InvalidDimensionsError(QdoemError, ValueError):
     """Subsystem dimensions that do not match an operator, or a bad ``keep`` list."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training stopped on request (Ctrl-C, SIGTERM) at a step boundary, after writing a
+    checkpoint it can resume from exactly.
+
+    Attributes
+    ----------
+    signum : int or None
+        The signal that asked for the stop, if any.
+    """
+
+    def __init__(self, message: str = "training interrupted", signum: int | None = None):
+        super().__init__(message)
+        self.signum = signum
+
+
+class CheckpointFallbackWarning(UserWarning):
+    """The newest checkpoint was unreadable; the previous one was used instead."""
 
 
 class PetzNotGuaranteedWarning(UserWarning):

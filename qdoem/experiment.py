@@ -8,6 +8,8 @@ directory, ...), the model's constructor arguments (read from the model class, s
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
 import tomllib
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import Any
 import torch
 
 from qdoem.data import Dataset, load_dataset
+from qdoem.errors import CheckpointError, ConfigError
 from qdoem.models import MODELS, LayeredModel, build_model, model_from_state
 from qdoem.training import (
     RunDir,
@@ -24,9 +27,19 @@ from qdoem.training import (
     recipe,
     save_learning_curves,
     save_sample_grid,
+    stop_on_signals,
 )
 
-__all__ = ["DEFAULTS", "build_run_model", "load_run", "load_run_dataset", "resolve_config", "train"]
+__all__ = [
+    "DEFAULTS",
+    "build_run_model",
+    "check_config",
+    "load_config_file",
+    "load_run",
+    "load_run_dataset",
+    "resolve_config",
+    "train",
+]
 
 DEFAULTS: dict[str, Any] = {
     "model": "qrbm",
@@ -58,6 +71,53 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+#: Keys whose value may be None (not set), beside those whose default is None.
+_NULLABLE = {key for key, value in DEFAULTS.items() if value is None} | {"shots"}
+#: The type of each key whose default is None.
+_TYPES: dict[str, type] = {
+    "data_root": str,
+    "limit": int,
+    "matmul_dtype": str,
+    "run_dir": str,
+    "recipe": str,
+    "backend": str,
+    "initial_momentum": float,
+    "clip_norm": float,
+}
+#: Flag names users write as keys, for the "did you mean" of an unknown key.
+_ALIASES = {"lr": "learning_rate", "n_epochs": "epochs", "pcd": "persistent"}
+
+
+def load_config_file(path: str | os.PathLike, *, quick: bool = False) -> dict[str, Any]:
+    """The settings of a TOML config file (its ``[quick]`` table applied when ``quick``).
+
+    Raises
+    ------
+    ConfigError
+        Invalid TOML, unknown keys (naming the closest known one), values of the wrong type,
+        or ``quick`` without a ``[quick]`` table.
+    FileNotFoundError
+        The file does not exist.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file {path} not found")
+    try:
+        loaded = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"config file {path} is not valid TOML: {err}") from err
+    quick_table = loaded.pop("quick", None)
+    if quick_table is not None and not isinstance(quick_table, dict):
+        raise ConfigError(f"quick in {path} must be a table ([quick]), got {quick_table!r}")
+    _check_keys(loaded, f" in {path}")
+    _check_keys(quick_table or {}, f" in {path}", prefix="quick.")
+    if quick:
+        if quick_table is None:
+            raise ConfigError(f"--quick: {path} has no [quick] table")
+        loaded.update(quick_table)
+    return _checked_types(loaded, f" in {path}")
+
+
 def resolve_config(
     path: str | os.PathLike | None = None,
     overrides: dict[str, Any] | None = None,
@@ -66,65 +126,164 @@ def resolve_config(
 ) -> dict[str, Any]:
     """Defaults, then the named recipe (``recipe`` in the file or the overrides), then the TOML
     file (if any), then its ``[quick]`` table when ``quick``, then non-None ``overrides``;
-    validated.
+    validated by :func:`check_config`.
 
     A paper setting's TOML file holds the full-scale run at top level and, in a ``[quick]``
     table, the keys that shrink it to minutes on two CPU cores (``qdoem train --quick``).
 
     Raises
     ------
-    ValueError
-        Unknown keys, unknown model, bad values, or ``quick`` without a ``[quick]`` table.
+    ConfigError
+        Unknown keys, unknown model, values of the wrong type or out of range, or ``quick``
+        without a ``[quick]`` table.
     FileNotFoundError
         The TOML file does not exist.
     """
     config = dict(DEFAULTS)
     if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"config file {path} not found")
-        try:
-            loaded = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as err:
-            raise ValueError(f"config file {path} is not valid TOML: {err}") from err
-        quick_table = loaded.pop("quick", None)
-        if quick_table is not None and not isinstance(quick_table, dict):
-            raise ValueError(f"quick in {path} must be a table ([quick]), got {quick_table!r}")
-        unknown = sorted(set(loaded) - set(DEFAULTS))
-        unknown += [f"quick.{k}" for k in sorted(set(quick_table or {}) - set(DEFAULTS))]
-        if unknown:
-            raise ValueError(f"unknown keys in {path}: {', '.join(unknown)}")
-        if quick:
-            if quick_table is None:
-                raise ValueError(f"--quick: {path} has no [quick] table")
-            loaded.update(quick_table)
+        loaded = load_config_file(path, quick=quick)
+    elif quick:
+        raise ConfigError("--quick needs a config file with a [quick] table (see configs/)")
     else:
-        if quick:
-            raise ValueError("--quick needs a config file with a [quick] table (see configs/)")
         loaded = {}
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    _check_keys(overrides, "")
     name = overrides.get("recipe", loaded.get("recipe"))
     if name is not None:
-        config.update(recipe(name))
+        try:
+            config.update(recipe(name))
+        except ValueError as err:
+            raise ConfigError(str(err)) from err
     config.update(loaded)
     config.update(overrides)
+    if config["run_dir"] is None:
+        config["run_dir"] = f"runs/{config['model']}_{config['dataset']}_s{config['seed']}"
+    return check_config(config)
+
+
+def check_config(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with its types and values checked (ints given for floats become floats).
+
+    Checks every key's type (a string is never taken for a boolean), sizes, the model name,
+    the device, the training settings (:class:`~qdoem.training.TrainConfig`), the backend name
+    and that the run directory is not a file. Nothing is built or loaded.
+
+    Raises
+    ------
+    ConfigError
+        Naming the key and the value.
+    """
+    _check_keys(config, "")
+    config = _checked_types(config, "")
     if config["model"] not in MODELS:
-        raise ValueError(f"model must be one of {sorted(MODELS)}, got {config['model']!r}")
-    if str(config["device"]).startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {config['device']!r} requested but CUDA is not available")
+        raise ConfigError(f"model must be one of {sorted(MODELS)}, got {config['model']!r}")
+    for key in ("n_hidden", "limit", "grid_samples"):
+        if config[key] is not None and config[key] < 1:
+            raise ConfigError(f"{key} must be >= 1, got {config[key]!r}")
+    if config["grid_steps"] < 0:
+        raise ConfigError(f"grid_steps must be >= 0, got {config['grid_steps']!r}")
+    for key in ("hidden_sizes", "quantum_layers"):
+        if not config[key] or min(config[key]) < 1:
+            raise ConfigError(f"{key} must be a non-empty list of ints >= 1, got {config[key]!r}")
+    if config["weight_scale"] < 0:
+        raise ConfigError(f"weight_scale must be >= 0, got {config['weight_scale']!r}")
+    _check_device(config["device"])
     TrainConfig.from_dict(config)  # validates the optimisation settings
     if config["backend"] is not None:
         if not MODELS[config["model"]].quantum:
-            raise ValueError(
+            raise ConfigError(
                 f"backend applies to quantum models; the {config['model'].upper()} has no "
-                f"circuit E-step"
+                f"circuit E-step (got backend {config['backend']!r})"
             )
         from backends import get_backend
 
-        get_backend(config["backend"])  # fail now, with the install hint, not mid-run
-    if config["run_dir"] is None:
-        config["run_dir"] = f"runs/{config['model']}_{config['dataset']}_s{config['seed']}"
+        try:
+            get_backend(config["backend"])  # fail now, with the install hint, not mid-run
+        except ImportError:
+            raise
+        except Exception as err:  # a bad name, or an account or service that does not answer
+            raise ConfigError(
+                f"backend {config['backend']!r}: {type(err).__name__}: {err}"
+                if not isinstance(err, ValueError)
+                else f"backend {config['backend']!r}: {err}"
+            ) from err
+    run_dir = Path(config["run_dir"] or ".")
+    existing = next(p for p in (run_dir, *run_dir.parents) if p.exists())  # "." exists
+    if not existing.is_dir():
+        raise ConfigError(f"run_dir {str(run_dir)!r}: {existing} is a file, not a directory")
     return config
+
+
+def _check_keys(values: dict[str, Any], where: str, prefix: str = "") -> None:
+    unknown = sorted(set(values) - set(DEFAULTS))
+    if not unknown:
+        return
+    hints = []
+    for key in unknown:
+        close = _ALIASES.get(key) or next(iter(difflib.get_close_matches(key, DEFAULTS, 1)), None)
+        hints.append(f"'{prefix}{key}'" + (f" (did you mean '{prefix}{close}'?)" if close else ""))
+    raise ConfigError(f"unknown key{'s' * (len(unknown) > 1)}{where}: {', '.join(hints)}")
+
+
+def _checked_types(values: dict[str, Any], where: str) -> dict[str, Any]:
+    """``values`` with each one's type checked against its key's (ints taken as floats)."""
+    out = dict(values)
+    for key, value in values.items():
+        kind = _TYPES.get(key, type(DEFAULTS[key]))
+        if value is None and key in _NULLABLE:
+            continue
+        if kind is str and isinstance(value, os.PathLike) and key in ("run_dir", "data_root"):
+            out[key] = os.fspath(value)
+            continue
+        if kind is list:
+            ok = isinstance(value, list | tuple) and all(_is_int(v) for v in value)
+            expected = "a list of integers"
+            if ok:
+                out[key] = [int(v) for v in value]
+        elif kind is float:
+            ok = _is_number(value) and math.isfinite(value)
+            expected = "a finite number"
+            if ok:
+                out[key] = float(value)
+        elif kind is int:
+            ok, expected = _is_int(value), "an integer"
+        elif kind is bool:
+            ok, expected = isinstance(value, bool), "true or false"
+        else:
+            ok, expected = isinstance(value, kind), f"a {kind.__name__}"
+        if not ok:
+            raise ConfigError(
+                f"{key}{where} must be {expected}, got {value!r} ({type(value).__name__})"
+            )
+    return out
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_device(device: str) -> None:
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ConfigError(
+            f"device must be a torch device such as 'cpu', 'cuda' or 'cuda:0', got {device!r}"
+        ) from err
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device {device!r} requested but CUDA is not available")
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise ConfigError(
+                f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s) visible"
+            )
+    elif parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"device {device!r} requested but MPS is not available")
+    elif parsed.type not in ("cpu", "cuda", "mps"):
+        raise ConfigError(f"device must be cpu, cuda[:N] or mps, got {device!r}")
 
 
 def load_run_dataset(config: dict[str, Any], split: str = "train") -> Dataset:
@@ -151,27 +310,50 @@ def build_run_model(config: dict[str, Any], n_visible: int) -> LayeredModel:
     return build_model(config["model"], n_visible, **options)
 
 
+#: Settings that say where things are, not what the run computes: a resume may change them.
+_LOCATION_KEYS = ("run_dir", "data_root", "download")
+
+
 def train(
     config: dict[str, Any],
     *,
     resume: bool = False,
+    allow_changes: bool = False,
     progress: bool = True,
     stop_after: int | None = None,
 ) -> Trainer:
     """Train (or resume) the run described by ``config``; writes everything to its run dir.
 
-    On resume the saved ``config.json`` is used; only ``config["epochs"]`` (when set and
-    larger) extends the run.
+    On resume the saved ``config.json`` rules: ``config`` holds ``run_dir`` and the settings
+    the user gave. ``epochs``, when larger, extends the run, and ``data_root`` and
+    ``download`` may change; any other setting that differs from the saved one is refused with
+    a :class:`~qdoem.errors.ConfigError` listing the changes, unless ``allow_changes``, when
+    the run goes on with them and they are appended to the run's ``changes.jsonl`` (with the
+    epoch and step they start at). The newest usable checkpoint is loaded (``checkpoint.prev.pt``
+    when ``checkpoint.pt`` is unreadable, with a warning).
+
+    The first Ctrl-C or SIGTERM stops training at the next step boundary after writing a
+    checkpoint of it (:func:`~qdoem.training.trainer.stop_on_signals`), then raises
+    :class:`~qdoem.errors.TrainingInterrupted`.
     """
     run = RunDir(config["run_dir"])
     if resume:
-        if not run.checkpoint.is_file():
+        if not run.has_checkpoint():
             raise FileNotFoundError(f"cannot resume: no checkpoint.pt in {run.path}")
         saved = {**DEFAULTS, **_legacy(run.read_config())}
-        saved["epochs"] = max(saved["epochs"], config.get("epochs") or 0)
-        config = saved
-    elif run.checkpoint.is_file():
-        raise ValueError(
+        given = {k: v for k, v in config.items() if v is not None and k != "epochs"}
+        changes = {k: [saved.get(k), v] for k, v in given.items() if v != saved.get(k)}
+        changed = {k: c for k, c in changes.items() if k not in _LOCATION_KEYS}
+        if changed and not allow_changes:
+            listed = ", ".join(f"{k} {old!r} -> {new!r}" for k, (old, new) in changed.items())
+            raise ConfigError(
+                f"--resume: settings differ from {run.config}: {listed}; drop them, or pass "
+                f"--allow-changes to go on with them (recorded in changes.jsonl)"
+            )
+        epochs = max(saved["epochs"], config.get("epochs") or 0)
+        config = check_config({**saved, **given, "epochs": epochs})
+    elif run.has_checkpoint():
+        raise ConfigError(
             f"run directory {run.path} already has a checkpoint; use --resume or another --run-dir"
         )
     dataset = load_run_dataset(config)
@@ -183,13 +365,22 @@ def train(
         )
     trainer = Trainer(model, TrainConfig.from_dict(config), run_dir=run.path)
     run.create()
-    run.write_config(config)
     if resume:
-        trainer.load_state_dict(torch.load(run.checkpoint, map_location="cpu", weights_only=True))
-    else:
+        run.remove_temporaries()
+        state, path = run.read_checkpoint()
+        _check_checkpoint_model(state, config, path)
+        trainer.load_checkpoint(state, path)
+        if path != run.checkpoint and run.checkpoint.exists():
+            # Keep the unusable newest one for inspection; the next save starts afresh.
+            os.replace(run.checkpoint, run.path / "checkpoint.unusable.pt")
+        if changed:
+            run.append_change({"epoch": trainer.epoch, "step": trainer.step, "changed": changed})
+    run.write_config(config)
+    if not resume:
         # An epoch-0 checkpoint: a run interrupted during its first epoch can still resume.
         trainer.save_checkpoint()
-    trainer.fit(dataset.data, progress=progress, stop_after=stop_after)
+    with stop_on_signals(trainer):
+        trainer.fit(dataset.data, progress=progress, stop_after=stop_after)
     if trainer.history:
         save_learning_curves(trainer.history, run.curves_png)
     samples = model.sample(config["grid_samples"], steps=config["grid_steps"], seed=config["seed"])
@@ -201,10 +392,21 @@ def load_run(run_dir: str | os.PathLike, device: str | None = None):
     """``(model, config)`` from a run directory's checkpoint and config."""
     run = RunDir(run_dir)
     config = {**DEFAULTS, **_legacy(run.read_config())}
-    if not run.checkpoint.is_file():
-        raise FileNotFoundError(f"no checkpoint.pt in {run.path}")
-    state = torch.load(run.checkpoint, map_location="cpu", weights_only=True)
-    return model_from_state(state["model"], device), config
+    state, path = run.read_checkpoint()  # refuses non-finite parameters
+    _check_checkpoint_model(state, config, path)
+    try:
+        return model_from_state(state["model"], device), config
+    except (ValueError, KeyError, TypeError) as err:
+        raise CheckpointError(f"checkpoint {path} cannot be loaded: {err}") from err
+
+
+def _check_checkpoint_model(state: dict[str, Any], config: dict[str, Any], path: Path) -> None:
+    saved = state["model"].get("model")
+    if saved != config["model"]:
+        raise CheckpointError(
+            f"checkpoint {path} holds a {saved!r} model, but the run's config.json says "
+            f"model {config['model']!r}"
+        )
 
 
 def _legacy(saved: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from qdoem.cli import add_threads_option
+
 HELP = "log-likelihood of a trained run"
 
 
@@ -39,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="AIS transition kernel: exact (default), twin-mh, heat-bath (no RAISE); plain only "
         "for classical models",
     )
+    add_threads_option(p)
     p.set_defaults(func=run)
 
 

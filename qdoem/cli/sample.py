@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from qdoem.cli import add_threads_option
+
 HELP = "sample from a trained run"
 
 
@@ -41,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="output .png (grid) or .pt (tensor); default RUN_DIR/samples_cli.png",
     )
+    add_threads_option(p)
     p.set_defaults(func=run)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from qdoem.cli import add_threads_option
+
 # flag dest -> config key (None values are "not given" and leave the config alone)
 _FLAGS: list[tuple[str, dict]] = [
     ("--model", {"help": "model family, see qdoem.models.MODELS (default qrbm)"}),
@@ -130,7 +132,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="apply the config file's [quick] table: the same setting at a scale of minutes",
     )
-    p.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --run-dir with its saved settings; other flags must match "
+        "them (a larger --epochs extends the run)",
+    )
+    p.add_argument(
+        "--allow-changes",
+        action="store_true",
+        help="with --resume: go on with settings that differ from the run's (recorded in "
+        "changes.jsonl) instead of refusing them",
+    )
     p.add_argument(
         "--stop-after",
         type=int,
@@ -139,11 +152,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="stop after N epochs in this invocation (resume later with --resume)",
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_threads_option(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from qdoem.experiment import resolve_config, train
+    import signal
+
+    from qdoem.errors import ConfigError, TrainingInterrupted
+    from qdoem.experiment import load_config_file, resolve_config, train
 
     overrides = {
         key: getattr(args, key)
@@ -183,17 +200,32 @@ def run(args: argparse.Namespace) -> int:
     if args.stop_after is not None and args.stop_after < 1:
         raise ValueError(f"--stop-after must be positive, got {args.stop_after}")
     config = resolve_config(args.config, overrides, quick=args.quick)
+    if args.allow_changes and not args.resume:
+        raise ConfigError("--allow-changes applies to --resume only")
     if args.resume:
-        # The run's saved config.json rules; only a larger --epochs extends it.
-        config = {"run_dir": config["run_dir"], "epochs": args.epochs}
+        # The run's saved config.json rules: pass on only the settings the user gave.
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if args.config is not None:
+            given = {**load_config_file(args.config, quick=args.quick), **given}
+        config = {**given, "run_dir": config["run_dir"]}
     try:
         trainer = train(
-            config, resume=args.resume, progress=not args.no_progress, stop_after=args.stop_after
+            config,
+            resume=args.resume,
+            allow_changes=args.allow_changes,
+            progress=not args.no_progress,
+            stop_after=args.stop_after,
         )
-    except KeyboardInterrupt:
-        # The checkpoint of the last finished epoch is intact (atomic writes).
-        print(f"\ninterrupted; continue with: qdoem train --run-dir {config['run_dir']} --resume")
-        return 130
+    except KeyboardInterrupt as stop:
+        # TrainingInterrupted: a checkpoint of the last step was written. A second Ctrl-C:
+        # the last checkpoint written is intact (atomic writes).
+        signum = getattr(stop, "signum", None) or signal.SIGINT
+        saved = "checkpoint written" if isinstance(stop, TrainingInterrupted) else "stopped"
+        print(
+            f"\ninterrupted ({stop or 'KeyboardInterrupt'}); {saved}; continue with: "
+            f"qdoem train --run-dir {config['run_dir']} --resume"
+        )
+        return 128 + signum
     last = trainer.history[-1] if trainer.history else {}
     summary = ", ".join(f"{k}={v:.4g}" for k, v in last.items() if isinstance(v, float))
     print(f"run {config['run_dir']}: epoch {trainer.epoch}/{trainer.config.epochs} {summary}")

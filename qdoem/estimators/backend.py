@@ -5,14 +5,25 @@ transverse fields ``Gamma`` of every (chain, unit) pair to ``Backend.execute`` a
 ``<n>``, ``<X>`` with their standard errors and, when asked, the Z-basis shots themselves. The
 shots are what the exact chain measures (:mod:`qdoem.sampling.kernels`), not draws from the
 estimated ``<n>``.
+
+A call that fails (a job error, time-out or cancellation: any exception but ``ValueError`` and
+``TypeError``, which mean bad input) is retried ``retries`` times after ``backoff_s``, twice
+that, four times that, ... seconds, with the backend's random stream put back first, so a
+retried call returns what the call would have returned had it not failed; then it raises
+:class:`~qdoem.errors.BackendError`.
 """
 
 from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from qdoem.errors import BackendError
 from qdoem.layers.base import Layer, Params, Stats
 from qdoem.seeding import ESTIMATOR, derive_seed
 
@@ -32,11 +43,19 @@ class BackendEstimator:
         expectations (samples then take one shot each).
     seed : int
         :meth:`start_step` reseeds the backend from ``(seed, epoch, step)``.
+    retries : int
+        Attempts after a failed call before :class:`~qdoem.errors.BackendError` (default 3).
+    backoff_s : float
+        Wait before the first retry, doubled before each next one (default 2 s).
+    sleep : callable
+        How to wait (``time.sleep``).
 
     Attributes
     ----------
     calls_ : int
-        Backend calls made so far.
+        Backend calls made so far (a call retried after failures counts once).
+    retries_ : int
+        Failed attempts that were retried so far.
     units_ : int
         Latent units sent so far, one per (chain, qubit) pair and call.
 
@@ -46,7 +65,16 @@ class BackendEstimator:
     ``"mean_stderr"``/``"x_stderr"`` carry the binomial standard errors.
     """
 
-    def __init__(self, backend: object, shots: int | None = 1000, seed: int = 0) -> None:
+    def __init__(
+        self,
+        backend: object,
+        shots: int | None = 1000,
+        seed: int = 0,
+        *,
+        retries: int = 3,
+        backoff_s: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         if isinstance(backend, str):
             from backends import get_backend
 
@@ -57,8 +85,16 @@ class BackendEstimator:
 
         self.backend = backend
         self.shots = check_shots(shots)
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ValueError(f"retries must be an int >= 0, got {retries!r}")
+        if not backoff_s >= 0:
+            raise ValueError(f"backoff_s must be >= 0, got {backoff_s!r}")
         self.seed = seed
+        self.retries = retries
+        self.backoff_s = float(backoff_s)
+        self.sleep = sleep
         self.calls_ = 0
+        self.retries_ = 0
         self.units_ = 0
 
     @property
@@ -73,10 +109,37 @@ class BackendEstimator:
     def _execute(self, field: Tensor, params: Params, shots, **kw):
         c = field.detach().to("cpu", torch.float64).numpy()
         gamma = np.broadcast_to(params["gamma"].detach().to("cpu", torch.float64).numpy(), c.shape)
-        result = self.backend.execute(c, gamma, shots, **kw)
+        result = self._execute_with_retries(c, gamma, shots, **kw)
         self.calls_ += 1
         self.units_ += c.size
         return result
+
+    def _execute_with_retries(self, c: np.ndarray, gamma: np.ndarray, shots, **kw):
+        stream = getattr(self.backend, "stream_state", None)
+        state = stream() if stream is not None else None
+        for attempt in range(self.retries + 1):
+            try:
+                return self.backend.execute(c, gamma, shots, **kw)
+            except (ValueError, TypeError):
+                raise  # bad input: the same call fails again
+            except Exception as err:
+                what = f"backend {self.name!r} call {self.calls_ + 1}"
+                if attempt == self.retries:
+                    raise BackendError(
+                        f"{what} failed {attempt + 1} times; last error: "
+                        f"{type(err).__name__}: {err}"
+                    ) from err
+                delay = self.backoff_s * 2**attempt
+                warnings.warn(
+                    f"{what} failed ({type(err).__name__}: {err}); retry {attempt + 1} of "
+                    f"{self.retries} in {delay:g} s",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                self.retries_ += 1
+                self.sleep(delay)
+                if state is not None:
+                    self.backend.set_stream_state(state)
 
     def statistics(
         self, layer: Layer, field: Tensor, params: Params, with_sample: bool = False

@@ -28,6 +28,7 @@ import math
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from qdoem.layers.base import Layer, Params, Stats
@@ -205,10 +206,14 @@ def entropy(c: Tensor, gamma: Tensor) -> Tensor:
     """Von Neumann entropy ``S = log Z - c <n> - Gamma <X>`` of each unit's Gibbs state (nats).
 
     Maths: ``rho = exp(-H)/Z`` gives ``S = -Tr rho log rho = <H> + log Z`` with
-    ``<H> = -c <n> - Gamma <X>``. At ``Gamma = 0`` it is the binary entropy of ``sigmoid(c)``.
+    ``<H> = -c <n> - Gamma <X>``. The eigenvalues of ``rho`` are ``sigmoid(+-2D)``, so ``S`` is
+    the binary entropy of ``p = sigmoid(2D)``, evaluated as ``p softplus(-2D) + (1 - p)
+    softplus(2D)``: no cancellation, so ``S >= 0`` for any field (the difference above loses
+    ``|c|`` ulps at large ``|c|``). At ``Gamma = 0`` it is the binary entropy of ``sigmoid(c)``.
     """
-    n, x = occupation_and_transverse(c, gamma)
-    return log_partition(c, gamma) - c * n - gamma * x
+    a = 2.0 * _gap(c, gamma)
+    p = torch.sigmoid(a)
+    return p * F.softplus(-a) + torch.sigmoid(-a) * F.softplus(a)
 
 
 def log_diagonal(c: Tensor, gamma: Tensor, z: Tensor) -> Tensor:

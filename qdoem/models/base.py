@@ -1006,6 +1006,11 @@ clip_norm, sampler, backend, shots :
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Copy saved parameters into this model (shapes and names must match)."""
+        if state.get("format", 1) > STATE_FORMAT:
+            raise ValueError(
+                f"state format {state['format']} was written by a newer qdoem (this one reads "
+                f"formats up to {STATE_FORMAT}); upgrade qdoem"
+            )
         params = self.upgrade_names(dict(state["parameters"]), state.get("format", 1))
         missing = sorted(set(self._params) - set(params))
         unknown = sorted(set(params) - set(self._params))

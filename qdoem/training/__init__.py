@@ -8,7 +8,7 @@ from qdoem.training.config import TrainConfig
 from qdoem.training.optim import SGD, scheduled_lr
 from qdoem.training.recipes import RECIPES, recipe
 from qdoem.training.rundir import RunDir, save_learning_curves, save_sample_grid
-from qdoem.training.trainer import CQLVM, Trainer
+from qdoem.training.trainer import CQLVM, Trainer, stop_on_signals
 
 __all__ = [
     "RECIPES",
@@ -21,4 +21,5 @@ __all__ = [
     "save_sample_grid",
     "recipe",
     "scheduled_lr",
+    "stop_on_signals",
 ]

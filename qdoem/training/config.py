@@ -6,6 +6,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from qdoem.errors import ConfigError
 from qdoem.sampling.kernels import SAMPLERS
 from qdoem.training.optim import SCHEDULES, scheduled_lr
 
@@ -19,12 +20,12 @@ CHAIN_INITS = ("data", "noise")
 
 def _positive_int(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
+        raise ConfigError(f"{name} must be a positive int, got {value!r}")
 
 
 def _number(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
+        raise ConfigError(f"{name} must be a finite number, got {value!r}")
     return float(value)
 
 
@@ -110,44 +111,47 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "cd_k"):
             _positive_int(name, getattr(self, name))
         if not _number("learning_rate", self.learning_rate) > 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+            raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate}")
         if not 0.0 <= _number("momentum", self.momentum) < 1.0:
-            raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
+            raise ConfigError(f"momentum must be in [0, 1), got {self.momentum}")
         if self.initial_momentum is not None and not (
             0.0 <= _number("initial_momentum", self.initial_momentum) < 1.0
         ):
-            raise ValueError(f"initial_momentum must be in [0, 1), got {self.initial_momentum}")
+            raise ConfigError(f"initial_momentum must be in [0, 1), got {self.initial_momentum}")
         if (
             isinstance(self.momentum_warmup, bool)
             or not isinstance(self.momentum_warmup, int)
             or self.momentum_warmup < 0
         ):
-            raise ValueError(f"momentum_warmup must be an int >= 0, got {self.momentum_warmup!r}")
+            raise ConfigError(f"momentum_warmup must be an int >= 0, got {self.momentum_warmup!r}")
         if _number("weight_decay", self.weight_decay) < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
+            raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
         _number("lr_final_ratio", self.lr_final_ratio)
         if _number("lr_decay", self.lr_decay) < 0:
-            raise ValueError(f"lr_decay must be >= 0, got {self.lr_decay}")
+            raise ConfigError(f"lr_decay must be >= 0, got {self.lr_decay}")
         if self.chain_init not in CHAIN_INITS:
-            raise ValueError(f"chain_init must be one of {CHAIN_INITS}, got {self.chain_init!r}")
+            raise ConfigError(f"chain_init must be one of {CHAIN_INITS}, got {self.chain_init!r}")
         if self.clip_norm is not None and not _number("clip_norm", self.clip_norm) > 0:
-            raise ValueError(f"clip_norm must be > 0 or None, got {self.clip_norm}")
+            raise ConfigError(f"clip_norm must be > 0 or None, got {self.clip_norm}")
         if self.scheme not in SCHEMES:
-            raise ValueError(f"scheme must be one of {SCHEMES}, got {self.scheme!r}")
+            raise ConfigError(f"scheme must be one of {SCHEMES}, got {self.scheme!r}")
         if self.lr_schedule not in SCHEDULES:
-            raise ValueError(f"lr_schedule must be one of {SCHEDULES}, got {self.lr_schedule!r}")
+            raise ConfigError(f"lr_schedule must be one of {SCHEDULES}, got {self.lr_schedule!r}")
         if self.sampler not in SAMPLERS:
-            raise ValueError(f"sampler must be one of {sorted(SAMPLERS)}, got {self.sampler!r}")
+            raise ConfigError(f"sampler must be one of {sorted(SAMPLERS)}, got {self.sampler!r}")
         if self.backend is not None and not isinstance(self.backend, str):
-            raise ValueError(f"backend must be a backend name or None, got {self.backend!r}")
+            raise ConfigError(f"backend must be a backend name or None, got {self.backend!r}")
         if self.shots is not None and (
             isinstance(self.shots, bool) or not isinstance(self.shots, int) or self.shots < 1
         ):
-            raise ValueError(f"shots must be a positive integer or None, got {self.shots!r}")
+            raise ConfigError(f"shots must be a positive integer or None, got {self.shots!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative int, got {self.seed!r}")
+            raise ConfigError(f"seed must be a non-negative int, got {self.seed!r}")
+        for name in ("persistent", "init_visible_from_data"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if isinstance(self.track_nll, bool) or not isinstance(self.track_nll, int):
-            raise ValueError(f"track_nll must be an int, got {self.track_nll!r}")
+            raise ConfigError(f"track_nll must be an int, got {self.track_nll!r}")
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:

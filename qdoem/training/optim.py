@@ -13,7 +13,7 @@ import math
 import torch
 from torch import Tensor
 
-__all__ = ["SGD", "SCHEDULES", "clip_by_norm", "scheduled_lr"]
+__all__ = ["SGD", "SCHEDULES", "clip_by_norm", "nonfinite", "scheduled_lr"]
 
 SCHEDULES = ("constant", "linear", "cosine", "inverse-sqrt")
 
@@ -56,6 +56,19 @@ def clip_by_norm(grads: dict[str, Tensor], max_norm: float | None) -> dict[str, 
     )
     scale = torch.clamp(max_norm / (norm + 1e-6), max=1.0)
     return {name: g * scale for name, g in grads.items()}
+
+
+def nonfinite(tensors: dict[str, Tensor]) -> dict[str, int]:
+    """The number of NaN or inf entries of each tensor that has any (``{}``: all finite).
+
+    One device synchronisation when everything is finite.
+    """
+    if not tensors:
+        return {}
+    if bool(torch.stack([torch.isfinite(t).all() for t in tensors.values()]).all()):
+        return {}
+    counts = {name: int((~torch.isfinite(t)).sum()) for name, t in tensors.items()}
+    return {name: n for name, n in counts.items() if n}
 
 
 class SGD:

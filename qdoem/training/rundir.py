@@ -6,6 +6,8 @@ Layout::
         config.json      resolved configuration (everything needed to rebuild the run)
         metrics.jsonl    one JSON object per epoch
         checkpoint.pt    latest model + trainer state (written atomically)
+        checkpoint.prev.pt   the checkpoint before it (the fallback when the newest is unreadable)
+        changes.jsonl    settings changed on resume (--allow-changes), one JSON object each
         samples.png      grid of model samples
         curves.png       learning curves
 """
@@ -15,13 +17,16 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from qdoem.io import atomic_write, atomic_write_text
+from qdoem.errors import CheckpointError, CheckpointFallbackWarning
+from qdoem.io import atomic_torch_save, atomic_write, atomic_write_text
+from qdoem.training.optim import nonfinite
 
-__all__ = ["RunDir", "save_sample_grid", "save_learning_curves"]
+__all__ = ["RunDir", "read_checkpoint_file", "save_sample_grid", "save_learning_curves"]
 
 
 class RunDir:
@@ -32,7 +37,9 @@ class RunDir:
 
     config = property(lambda self: self.path / "config.json")
     metrics = property(lambda self: self.path / "metrics.jsonl")
+    changes = property(lambda self: self.path / "changes.jsonl")
     checkpoint = property(lambda self: self.path / "checkpoint.pt")
+    previous_checkpoint = property(lambda self: self.path / "checkpoint.prev.pt")
     samples_png = property(lambda self: self.path / "samples.png")
     curves_png = property(lambda self: self.path / "curves.png")
 
@@ -45,7 +52,57 @@ class RunDir:
     def read_config(self) -> dict[str, Any]:
         if not self.config.is_file():
             raise FileNotFoundError(f"{self.path} is not a run directory (no config.json)")
-        return json.loads(self.config.read_text())
+        try:
+            config = json.loads(self.config.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise CheckpointError(f"run config {self.config} is corrupt: {err}") from err
+        if not isinstance(config, dict):
+            raise CheckpointError(f"run config {self.config} is not a JSON object")
+        return config
+
+    def remove_temporaries(self) -> None:
+        """Delete the temporary files of writes that were killed (``.tmp-*``)."""
+        for tmp in self.path.glob(".tmp-*"):
+            tmp.unlink(missing_ok=True)
+
+    def has_checkpoint(self) -> bool:
+        return self.checkpoint.is_file() or self.previous_checkpoint.is_file()
+
+    def write_checkpoint(self, state: dict[str, Any]) -> None:
+        """Write ``state`` to ``checkpoint.pt`` atomically; the file it replaces becomes
+        ``checkpoint.prev.pt``. A kill at any moment leaves both complete."""
+        atomic_torch_save(state, self.checkpoint, previous=self.previous_checkpoint)
+
+    def read_checkpoint(self) -> tuple[dict[str, Any], Path]:
+        """The newest usable checkpoint and its path.
+
+        When ``checkpoint.pt`` is missing, unreadable (truncated, corrupt) or holds non-finite
+        parameters, ``checkpoint.prev.pt`` is used instead, with a
+        :class:`~qdoem.errors.CheckpointFallbackWarning` saying why.
+
+        Raises
+        ------
+        FileNotFoundError
+            Neither file exists.
+        CheckpointError
+            Neither is usable; the message names the file and the reason.
+        """
+        if not self.has_checkpoint():
+            raise FileNotFoundError(f"no checkpoint.pt in {self.path}")
+        try:
+            return read_checkpoint_file(self.checkpoint), self.checkpoint
+        except (CheckpointError, FileNotFoundError) as err:
+            if not self.previous_checkpoint.is_file():
+                raise
+            reason = err
+        state = read_checkpoint_file(self.previous_checkpoint)
+        warnings.warn(
+            f"{reason}; using the previous checkpoint {self.previous_checkpoint} "
+            f"(epoch {state['epoch']}, step {state['step']})",
+            CheckpointFallbackWarning,
+            stacklevel=2,
+        )
+        return state, self.previous_checkpoint
 
     def write_metrics(self, history: Iterable[dict[str, Any]]) -> None:
         """Rewrite the whole metrics file (atomic), e.g. to match a checkpoint on resume."""
@@ -54,6 +111,53 @@ class RunDir:
     def append_metrics(self, record: dict[str, Any]) -> None:
         with open(self.metrics, "a") as fh:
             fh.write(json.dumps(record) + "\n")
+
+    def append_change(self, record: dict[str, Any]) -> None:
+        """Record settings changed on resume: ``{"epoch", "step", "changed": {key: [old,
+        new]}}``."""
+        with open(self.changes, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+
+#: What a training checkpoint holds (:meth:`qdoem.training.Trainer.state_dict`).
+CHECKPOINT_KEYS = ("model", "config", "optimizer", "epoch", "step", "history", "chains")
+
+
+def read_checkpoint_file(path: str | os.PathLike) -> dict[str, Any]:
+    """A training checkpoint, loaded on the CPU and checked: readable, a qdoem checkpoint,
+    finite parameters.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    CheckpointError
+        Naming ``path`` and what is wrong with it.
+    """
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises RuntimeError, EOFError, UnpicklingError, ...
+        detail = (str(err).splitlines() or [""])[0].split(". ")[0]  # torch's first sentence
+        raise CheckpointError(
+            f"checkpoint {path} is unreadable (truncated or corrupt): "
+            f"{type(err).__name__}: {detail}"
+        ) from err
+    missing = [k for k in CHECKPOINT_KEYS if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise CheckpointError(f"{path} is not a qdoem training checkpoint (no {missing})")
+    params = state["model"].get("parameters") if isinstance(state["model"], dict) else None
+    if not isinstance(params, dict):
+        raise CheckpointError(f"{path} is not a qdoem training checkpoint (no model parameters)")
+    bad = nonfinite(params)
+    if bad:
+        entries = ", ".join(f"{k} ({n} NaN/inf)" for k, n in bad.items())
+        raise CheckpointError(f"checkpoint {path} has non-finite parameters: {entries}")
+    return state
 
 
 def _save_figure(fig, path: str | os.PathLike) -> None:

@@ -22,6 +22,12 @@ nothing of a model's layers. Every random draw of step ``s`` of epoch ``e`` come
 seeded by ``(seed, e, s)`` (:mod:`qdoem.seeding`), the estimator's included, so a resumed run
 repeats the uninterrupted one bit for bit and a checkpoint holds no generator state.
 
+Faults: a NaN or inf in a gradient or a parameter stops training with
+:class:`~qdoem.errors.DivergenceError` before it reaches a checkpoint. :meth:`Trainer.request_stop`
+(called by :func:`stop_on_signals` on Ctrl-C or SIGTERM) ends training at the next step
+boundary with a checkpoint of that step, mid-epoch included, from which a resumed run goes on
+bit for bit.
+
 The likelihood never decreases under *exact* DO-EM on a CQ-LVM (:func:`qdoem.theory.do_em`);
 this trainer estimates the model term from Markov chains (CD/PCD), so its steps are stochastic
 and carry no such guarantee.
@@ -29,21 +35,27 @@ and carry no such guarantee.
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import sys
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor
 
-from qdoem.io import atomic_torch_save
+from qdoem._version import __version__
+from qdoem.errors import CheckpointError, DivergenceError, TrainingInterrupted
 from qdoem.sampling import ChainState, sweep
 from qdoem.sampling.unbiased import unbiased_statistics
 from qdoem.seeding import DATA_ORDER, HOST, derive_seed, seeded_generator
 from qdoem.training.config import TrainConfig
-from qdoem.training.optim import SGD, clip_by_norm
+from qdoem.training.optim import SGD, clip_by_norm, nonfinite
 from qdoem.training.rundir import RunDir
 
-__all__ = ["TrainConfig", "Trainer", "CQLVM"]
+__all__ = ["TrainConfig", "Trainer", "CQLVM", "stop_on_signals"]
 
 
 @runtime_checkable
@@ -134,6 +146,15 @@ class Trainer:
         # Unbiased scheme: sums of meeting times, chains, truncated couplings, mode sweeps,
         # estimates.
         self._coupling = dict.fromkeys(("steps", "chains", "truncated", "sweeps", "estimates"), 0)
+        # The epoch in progress: its first step and running sums (None between epochs).
+        self._partial: dict[str, Any] | None = None
+        self._stop: tuple[int | None] | None = None  # (signum,) once a stop is requested
+
+    def request_stop(self, signum: int | None = None) -> None:
+        """End :meth:`fit` at the next step boundary, after a checkpoint of that step
+        (:class:`~qdoem.errors.TrainingInterrupted` is raised). Safe to call from a signal
+        handler."""
+        self._stop = (signum,)
 
     # ------------------------------------------------------------------ one step
     def train_step(
@@ -163,12 +184,30 @@ class Trainer:
             if k == 0 and from_data and 0 in state.stats:
                 recon = state.stats[0]["mean"]  # the first down-pass from the data batch
         neg = model.negative_phase(state, self.estimator)
-        self.optimizer.step(clip_by_norm(model.gradient(pos, neg), cfg.clip_norm), lr, momentum)
+        self._ascend(model.gradient(pos, neg), lr, momentum)
         self.step += 1
         self._count_mh(state)
         if recon is None:
             return {}
         return {"recon_error": float(torch.sub(v_data, recon).pow_(2).mean())}
+
+    def _ascend(self, grads: dict[str, Tensor], lr: float, momentum: float | None) -> None:
+        """The M-step's SGD step (the gradient clipped to ``clip_norm``), refused when a gradient
+        or a new parameter is not finite."""
+        trainable = self.optimizer.trainable
+        bad, what = nonfinite({name: grads[name] for name in trainable}), "gradient"
+        if not bad:
+            self.optimizer.step(clip_by_norm(grads, self.config.clip_norm), lr, momentum)
+            params = self.model.parameters()
+            bad, what = nonfinite({name: params[name] for name in trainable}), "parameter"
+        if bad:
+            entries = ", ".join(f"{k} ({n} NaN/inf)" for k, n in bad.items())
+            kept = f"; {self.run.checkpoint} is kept" if self.run is not None else ""
+            raise DivergenceError(
+                f"training diverged at epoch {self.epoch + 1}, step {self.step}: non-finite "
+                f"{what} {entries} at learning rate {lr:g}; the run stopped before saving it"
+                f"{kept}; lower learning_rate and start again"
+            )
 
     def _count_mh(self, state: ChainState) -> None:
         if state.mh_proposed:
@@ -226,7 +265,7 @@ class Trainer:
             if est.correction is not None:
                 for name, value in est.correction.items():
                     grads[name] = grads[name] + sign * value
-        self.optimizer.step(clip_by_norm(grads, cfg.clip_norm), lr, momentum)
+        self._ascend(grads, lr, momentum)
         self.step += 1
 
     # ------------------------------------------------------------------ epochs
@@ -239,33 +278,43 @@ class Trainer:
         if self.epoch == 0 and self.step == 0 and cfg.init_visible_from_data:
             self.model.init_from_data(data)
         data = data.to(device=self.model.device, dtype=self.model.dtype)
-        first_lr = cfg.lr_at(self.epoch, self.step)
+        if self._partial is None:
+            self._partial = {"start_step": self.step, "recon_sum": 0.0, "n_recon": 0, "time_s": 0.0}
+        part = self._partial  # continued when a checkpoint was written mid-epoch
+        first_lr = cfg.lr_at(self.epoch, part["start_step"])
         momentum = cfg.momentum_at(self.epoch)
         order_gen = seeded_generator(derive_seed(cfg.seed, self.epoch, DATA_ORDER))
         order = torch.randperm(data.shape[0], generator=order_gen).to(data.device)
         start = time.perf_counter()
-        recon_sum, n_recon = 0.0, 0
-        for lo in range(0, data.shape[0], cfg.batch_size):
+        first = (self.step - part["start_step"]) * cfg.batch_size
+        for lo in range(first, data.shape[0], cfg.batch_size):
+            if self._stop is not None:
+                part["time_s"] += time.perf_counter() - start
+                (signum,), self._stop = self._stop, None
+                where = f"epoch {self.epoch + 1}, step {self.step}"
+                raise TrainingInterrupted(f"training stopped at {where}", signum)
             # index_select: the same rows as data[order[...]], ~3x faster on the CPU.
             batch = torch.index_select(data, 0, order[lo : lo + cfg.batch_size])
             m = self.train_step(batch, cfg.lr_at(self.epoch, self.step), momentum)
             if m:
-                recon_sum += m["recon_error"]
-                n_recon += 1
+                part["recon_sum"] += m["recon_error"]
+                part["n_recon"] += 1
             if progress is not None:
                 progress.update(1)
-                live = {"recon": f"{recon_sum / n_recon:.4f}"} if n_recon else {}
+                n_recon = part["n_recon"]
+                live = {"recon": f"{part['recon_sum'] / n_recon:.4f}"} if n_recon else {}
                 progress.set_postfix(epoch=self.epoch + 1, **live)
         self.epoch += 1
+        self._partial = None
         record: dict[str, Any] = {
             "epoch": self.epoch,
             "step": self.step,
             "lr": first_lr,
             "momentum": momentum,
-            "time_s": time.perf_counter() - start,
+            "time_s": part["time_s"] + time.perf_counter() - start,
         }
-        if n_recon:
-            record["recon_error"] = recon_sum / n_recon
+        if part["n_recon"]:
+            record["recon_error"] = part["recon_sum"] / part["n_recon"]
         gammas = self.model.transverse_fields()
         if gammas:
             record["gamma_mean"] = float(torch.cat(list(gammas.values())).abs().mean())
@@ -305,6 +354,14 @@ class Trainer:
             Stop after this many epochs in this call, as an interrupted job would.
         on_epoch : callable, optional
             Called as ``on_epoch(trainer, record)`` after each epoch (and its checkpoint).
+
+        Raises
+        ------
+        DivergenceError
+            A gradient or parameter became NaN or inf (nothing of that step is saved).
+        TrainingInterrupted
+            :meth:`request_stop` was called; a checkpoint of the last finished step was
+            written first (with a run directory).
         """
         self.model.check_data(data)
         cfg = self.config
@@ -313,9 +370,10 @@ class Trainer:
         if progress:
             from tqdm import tqdm
 
+            in_epoch = self.step - self._partial["start_step"] if self._partial else 0
             bar = tqdm(
                 total=cfg.epochs * per_epoch,
-                initial=self.epoch * per_epoch,
+                initial=self.epoch * per_epoch + in_epoch,
                 unit="batch",
                 dynamic_ncols=True,
             )
@@ -333,6 +391,10 @@ class Trainer:
                     self.save_checkpoint()
                 if on_epoch is not None:
                     on_epoch(self, record)
+        except TrainingInterrupted:
+            if self.run is not None:
+                self.save_checkpoint()  # a step boundary: resumes exactly
+            raise
         finally:
             if bar is not None:
                 bar.close()
@@ -343,6 +405,15 @@ class Trainer:
         chains = None
         if self.chains is not None:
             chains = [None if v is None else v.cpu() for v in self.chains.values]
+        partial = None
+        if self._partial is not None:  # stopped mid-epoch: the epoch's running sums
+            accepted = self._mh_accepted
+            partial = {
+                **self._partial,
+                "mh_accepted": None if accepted is None else accepted.cpu(),
+                "mh_proposed": self._mh_proposed,
+                "coupling": dict(self._coupling),
+            }
         return {
             "model": self.model.state_dict(),
             "config": self.config.to_dict(),
@@ -351,6 +422,8 @@ class Trainer:
             "step": self.step,
             "history": list(self.history),
             "chains": chains,
+            "partial_epoch": partial,
+            "qdoem_version": __version__,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -368,9 +441,60 @@ class Trainer:
                 chains = [chains] + [None] * (len(self.model.layers) - 1)
             device, dtype = self.model.device, self.model.dtype
             self.chains = ChainState([None if v is None else v.to(device, dtype) for v in chains])
+        partial = state.get("partial_epoch")  # absent before qdoem 0.2: epoch boundaries only
+        self._partial, self._mh_accepted, self._mh_proposed = None, None, 0
+        if partial is not None:
+            partial = dict(partial)
+            accepted = partial.pop("mh_accepted")
+            self._mh_accepted = None if accepted is None else accepted.to(self.model.device)
+            self._mh_proposed = partial.pop("mh_proposed")
+            self._coupling = partial.pop("coupling")
+            self._partial = partial
 
     def save_checkpoint(self) -> None:
-        """Atomically write ``checkpoint.pt`` in the run directory."""
+        """Atomically write ``checkpoint.pt`` in the run directory, keeping the one it
+        replaces as ``checkpoint.prev.pt`` (see :meth:`RunDir.write_checkpoint`)."""
         if self.run is None:
             raise ValueError("this trainer has no run directory")
-        atomic_torch_save(self.state_dict(), self.run.checkpoint)
+        self.run.write_checkpoint(self.state_dict())
+
+    def load_checkpoint(self, state: dict[str, Any], path) -> None:
+        """:meth:`load_state_dict`, with a mismatch reported as a
+        :class:`~qdoem.errors.CheckpointError` naming ``path``."""
+        try:
+            self.load_state_dict(state)
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            raise CheckpointError(
+                f"checkpoint {path} does not fit this run ({self.model!r}): {err}"
+            ) from err
+
+
+@contextlib.contextmanager
+def stop_on_signals(trainer: Trainer) -> Iterator[None]:
+    """While inside, the first Ctrl-C (SIGINT) or SIGTERM asks ``trainer`` to stop at the next
+    step boundary (:meth:`Trainer.request_stop`); a second one acts as usual (Ctrl-C raises
+    ``KeyboardInterrupt``, SIGTERM ends the process; the last checkpoint is intact either way).
+    Does nothing outside the main thread, where signals cannot be handled."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    names = ("SIGINT", "SIGTERM")
+    signums = [getattr(signal, n) for n in names if hasattr(signal, n)]
+    previous = {s: signal.getsignal(s) for s in signums}
+
+    def handler(signum, frame):
+        for s, h in previous.items():  # a second signal gets the usual treatment
+            signal.signal(s, h)
+        print(
+            f"\n{signal.Signals(signum).name}: stopping after this step (again to abort)",
+            file=sys.stderr,
+        )
+        trainer.request_stop(signum)
+
+    for s in signums:
+        signal.signal(s, handler)
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)

@@ -65,3 +65,21 @@ def test_demo_bad_input_is_one_clear_line(capsys):
     err = capsys.readouterr().err
     assert "--iterations must be at least 1" in err
     assert "Traceback" not in err
+
+
+def test_threads_option_sets_torch_threads(tmp_path, capsys):
+    import torch
+
+    from tests.cli.test_train_cli import FAST
+
+    run = tmp_path / "run"
+    assert main(["train", "--run-dir", str(run), "--epochs", "1", "--threads", "2", *FAST]) == 0
+    assert torch.get_num_threads() == 2
+    out = tmp_path / "s.pt"
+    assert (
+        main(["sample", str(run), "-n", "2", "--steps", "1", "-o", str(out), "--threads", "3"]) == 0
+    )
+    assert torch.get_num_threads() == 3
+    with pytest.raises(SystemExit):
+        main(["evaluate", str(run), "--threads", "0"])
+    assert "--threads: must be a positive integer, got '0'" in capsys.readouterr().err
