@@ -252,12 +252,12 @@ def load_dataset(
         raise ValueError(f"std_floor must be positive, got {std_floor}")
     if stats is None and split == "train":
         # One read: the full train split gives the statistics, then keep its first ``limit``.
-        data, shape, is_binary = _load(name, key, root, split, download, None, seed, kw)
+        data, shape, _ = _load(name, key, root, split, download, None, seed, kw)
         mean, std = standardization_stats(data, standardize, shape, floor=std_floor)
         if limit is not None and limit < data.shape[0]:
             data = data[:limit].clone()
     else:
-        data, shape, is_binary = _load(name, key, root, split, download, limit, seed, kw)
+        data, shape, _ = _load(name, key, root, split, download, limit, seed, kw)
         if stats is None:
             train, _, _ = _load(name, key, root, "train", download, None, seed, kw)
             mean, std = standardization_stats(train, standardize, shape, floor=std_floor)
@@ -273,10 +273,6 @@ def load_dataset(
                     f"stats must be (mean, std) of shape ({data.shape[1]},) with std > 0, "
                     f"got shapes {tuple(mean.shape)} and {tuple(std.shape)}"
                 )
-    if is_binary:  # a loader option binarised the data
-        raise ValueError(
-            f"standardize={standardize!r} needs real-valued pixels: {name!r} is binary"
-        )
     data = data.float().contiguous()
     data.sub_(mean).div_(std)
     return Dataset(

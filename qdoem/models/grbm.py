@@ -31,22 +31,14 @@ import torch
 from torch import Tensor
 
 from qdoem.layers import BernoulliLayer, GaussianLayer, QubitLayer
-from qdoem.models.base import LayeredModel, check_sizes
+from qdoem.models.base import check_sizes
+from qdoem.models.rbm import _OneHiddenLayer, refuse_gamma_options
 
 __all__ = ["GRBM", "QGRBM"]
 
 
-class _GaussianVisible(LayeredModel):
-    """Shared names of the two Gaussian-visible models (parameters as attributes)."""
-
-    @property
-    def n_hidden(self) -> int:
-        return self.layers[1].size
-
-    @property
-    def weights(self) -> Tensor:
-        """``W``, shape ``(n_visible, n_hidden)``."""
-        return self._params["weights"]
+class _GaussianVisible(_OneHiddenLayer):
+    """Gaussian visible units: their means and variances."""
 
     @property
     def visible_mean(self) -> Tensor:
@@ -57,10 +49,6 @@ class _GaussianVisible(LayeredModel):
     def visible_var(self) -> Tensor:
         """``sigma^2 = exp(log_var)``."""
         return torch.exp(self._params["visible_log_var"])
-
-    @property
-    def hidden_bias(self) -> Tensor:
-        return self._params["hidden_bias"]
 
 
 class QGRBM(_GaussianVisible):
@@ -106,11 +94,6 @@ class QGRBM(_GaussianVisible):
         ]
         super().__init__(layers, ["weights"], **options)
 
-    @property
-    def gamma(self) -> Tensor:
-        """Transverse fields ``Gamma`` of the hidden qubits."""
-        return self._params["hidden_gamma"]
-
 
 class GRBM(_GaussianVisible):
     """Gaussian-Bernoulli RBM: the QGRBM with ``Gamma = 0``.
@@ -126,14 +109,7 @@ class GRBM(_GaussianVisible):
     model_name = "grbm"
 
     def __init__(self, n_visible: int, n_hidden: int, **options: Any) -> None:
-        for key in ("gamma_init", "learn_gamma"):
-            if key in options:
-                raise ValueError(f"GRBM has Gamma fixed at 0; {key} is not accepted (use QGRBM)")
+        refuse_gamma_options(options, "GRBM", "QGRBM")
         check_sizes(n_visible=n_visible, n_hidden=n_hidden)
         layers = [GaussianLayer(n_visible, "visible"), BernoulliLayer(n_hidden, "hidden")]
         super().__init__(layers, ["weights"], **options)
-
-    @property
-    def gamma(self) -> Tensor:
-        """The transverse fields of the classical twin: identically 0."""
-        return torch.zeros(self.n_hidden, device=self.device, dtype=self.dtype)

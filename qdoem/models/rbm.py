@@ -27,7 +27,7 @@ __all__ = ["QRBM", "RBM"]
 
 
 class _OneHiddenLayer(LayeredModel):
-    """Shared names of the two one-hidden-layer models (parameters as attributes)."""
+    """Shared names of the one-hidden-layer models (QRBM, RBM, QGRBM, GRBM)."""
 
     @property
     def n_hidden(self) -> int:
@@ -39,15 +39,36 @@ class _OneHiddenLayer(LayeredModel):
         return self._params["weights"]
 
     @property
-    def visible_bias(self) -> Tensor:
-        return self._params["visible_bias"]
-
-    @property
     def hidden_bias(self) -> Tensor:
         return self._params["hidden_bias"]
 
+    @property
+    def gamma(self) -> Tensor:
+        """Transverse fields ``Gamma`` of the hidden units (identically 0 for the classical
+        twin, whose hidden layer has none)."""
+        if self.layers[1].quantum:
+            return self._params["hidden_gamma"]
+        return torch.zeros(self.n_hidden, device=self.device, dtype=self.dtype)
 
-class QRBM(_OneHiddenLayer):
+
+def refuse_gamma_options(options: dict[str, Any], model: str, quantum_model: str) -> None:
+    """Raise ``ValueError`` if a classical twin is given the transverse-field options."""
+    for key in ("gamma_init", "learn_gamma"):
+        if key in options:
+            raise ValueError(
+                f"{model} has Gamma fixed at 0; {key} is not accepted (use {quantum_model})"
+            )
+
+
+class _BinaryVisible(_OneHiddenLayer):
+    """{0,1} visible units: the visible biases ``a``."""
+
+    @property
+    def visible_bias(self) -> Tensor:
+        return self._params["visible_bias"]
+
+
+class QRBM(_BinaryVisible):
     """Quantum restricted Boltzmann machine trained with DO-EM.
 
     Parameters
@@ -92,13 +113,8 @@ class QRBM(_OneHiddenLayer):
         ]
         super().__init__(layers, ["weights"], **options)
 
-    @property
-    def gamma(self) -> Tensor:
-        """Transverse fields ``Gamma`` of the hidden qubits."""
-        return self._params["hidden_gamma"]
 
-
-class RBM(_OneHiddenLayer):
+class RBM(_BinaryVisible):
     """Classical RBM: the QRBM with ``Gamma = 0``, using ``sigmoid`` and ``softplus``.
 
     Parameters
@@ -113,14 +129,7 @@ class RBM(_OneHiddenLayer):
     V1_NAMES = {"gamma": None}  # qdoem 0.1 stored the RBM's (zero) transverse fields too
 
     def __init__(self, n_visible: int, n_hidden: int, **options: Any) -> None:
-        for key in ("gamma_init", "learn_gamma"):
-            if key in options:
-                raise ValueError(f"RBM has Gamma fixed at 0; {key} is not accepted (use QRBM)")
+        refuse_gamma_options(options, "RBM", "QRBM")
         check_sizes(n_visible=n_visible, n_hidden=n_hidden)
         layers = [BernoulliLayer(n_visible, "visible"), BernoulliLayer(n_hidden, "hidden")]
         super().__init__(layers, ["weights"], **options)
-
-    @property
-    def gamma(self) -> Tensor:
-        """The transverse fields of the classical twin: identically 0."""
-        return torch.zeros(self.n_hidden, device=self.device, dtype=self.dtype)

@@ -65,16 +65,22 @@ def log_density(model, v: np.ndarray) -> np.ndarray:
     return model.unnormalized_log_prob(torch.as_tensor(v, dtype=torch.float64)).numpy()
 
 
+def shifted_density(model):
+    """``(f, shift)``: ``f(*v) = exp(log p*(v) - shift)`` for quadrature, ``shift = log p*(mu)``."""
+    shift = float(log_density(model, model.visible_mean.numpy()[None, :])[0])
+
+    def f(*v):
+        return math.exp(float(log_density(model, np.array([v]))[0]) - shift)
+
+    return f, shift
+
+
 def numerical_log_z(model) -> float:
     """``log int exp(log p*(v)) dv`` by quadrature over +-12 standard deviations."""
     mu = model.visible_mean.numpy()
     sd = np.sqrt(model.visible_var.numpy())
     lo, hi = mu - 12 * sd - 5, mu + 12 * sd + 5  # the coupling shifts modes by at most |W| / var
-    shift = float(log_density(model, mu[None, :])[0])
-
-    def f(*v):
-        return math.exp(float(log_density(model, np.array([v]))[0]) - shift)
-
+    f, shift = shifted_density(model)
     if model.n_visible == 1:
         value, _ = integrate.quad(f, lo[0], hi[0], epsabs=1e-12, epsrel=1e-10, limit=200)
     else:
@@ -136,11 +142,7 @@ def _chi_square_pvalue(model, sampler: str, seed: int = 0) -> float:
     x = model.sample(n, sampler=sampler, steps=steps, seed=seed)[:, 0].numpy()
     edges = np.quantile(x, np.linspace(0, 1, 21))
     edges[0], edges[-1] = -np.inf, np.inf
-    shift = float(log_density(model, model.visible_mean.numpy()[None, :])[0])
-
-    def f(t):
-        return math.exp(float(log_density(model, np.array([[t]]))[0]) - shift)
-
+    f, _ = shifted_density(model)
     mass = [
         integrate.quad(f, a, b, limit=200)[0] for a, b in zip(edges[:-1], edges[1:], strict=True)
     ]
