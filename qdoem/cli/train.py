@@ -53,6 +53,14 @@ _FLAGS: list[tuple[str, dict]] = [
     ),
     ("--clip-norm", {"type": float, "help": "clip each step's gradient to this L2 norm"}),
     (
+        "--m-steps",
+        {
+            "type": int,
+            "help": "M-step gradient steps per E-step of a mini-batch (the data term is kept, "
+            "the model term recomputed); saves backend calls on the E-step",
+        },
+    ),
+    (
         "--sampler",
         {
             "help": "negative-phase chain: exact (Z-basis MH-within-Gibbs, the default), plain "
@@ -88,6 +96,11 @@ _FLAGS: list[tuple[str, dict]] = [
 
 
 HELP = "train a model with DO-EM"
+
+
+def _flag_keys() -> list[str]:
+    """The config key of each flag in ``_FLAGS`` (its argparse ``dest``)."""
+    return [kw.get("dest", flag.removeprefix("--").replace("-", "_")) for flag, kw in _FLAGS]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -162,40 +175,9 @@ def run(args: argparse.Namespace) -> int:
     from qdoem.errors import ConfigError, TrainingInterrupted
     from qdoem.experiment import load_config_file, resolve_config, train
 
-    overrides = {
-        key: getattr(args, key)
-        for key in (
-            "model",
-            "recipe",
-            "n_hidden",
-            "dataset",
-            "data_root",
-            "limit",
-            "epochs",
-            "batch_size",
-            "learning_rate",
-            "momentum",
-            "weight_decay",
-            "lr_schedule",
-            "lr_decay",
-            "scheme",
-            "hidden_sizes",
-            "quantum_layers",
-            "cd_k",
-            "sampler",
-            "gamma_init",
-            "seed",
-            "device",
-            "dtype",
-            "matmul_dtype",
-            "visible_matmul",
-            "run_dir",
-            "download",
-            "backend",
-            "shots",
-        )
-    }
+    overrides = {key: getattr(args, key) for key in _flag_keys()}
     overrides["persistent"] = args.pcd
+    overrides["download"] = args.download
     overrides["learn_gamma"] = False if args.fixed_gamma else None
     if args.stop_after is not None and args.stop_after < 1:
         raise ValueError(f"--stop-after must be positive, got {args.stop_after}")

@@ -58,6 +58,8 @@ class BackendEstimator:
         Failed attempts that were retried so far.
     units_ : int
         Latent units sent so far, one per (chain, qubit) pair and call.
+    seconds_ : float
+        Wall time spent in backend calls so far (retries and their waits included).
 
     Notes
     -----
@@ -96,6 +98,7 @@ class BackendEstimator:
         self.calls_ = 0
         self.retries_ = 0
         self.units_ = 0
+        self.seconds_ = 0.0
 
     @property
     def name(self) -> str:
@@ -109,7 +112,9 @@ class BackendEstimator:
     def _execute(self, field: Tensor, params: Params, shots, **kw):
         c = field.detach().to("cpu", torch.float64).numpy()
         gamma = np.broadcast_to(params["gamma"].detach().to("cpu", torch.float64).numpy(), c.shape)
+        start = time.perf_counter()
         result = self._execute_with_retries(c, gamma, shots, **kw)
+        self.seconds_ += time.perf_counter() - start
         self.calls_ += 1
         self.units_ += c.size
         return result

@@ -109,7 +109,7 @@ class LayeredModel:
         as the DBM baseline of Taniguchi et al. 2023 initialises).
     learning_rate, momentum, initial_momentum, momentum_warmup, weight_decay, lr_schedule, \
 lr_final_ratio, lr_decay, scheme, batch_size, n_epochs, cd_k, persistent, chain_init, \
-clip_norm, sampler, backend, shots :
+m_steps, clip_norm, sampler, backend, shots :
         Training settings used by :meth:`fit` and :meth:`partial_fit`; see
         :class:`qdoem.training.TrainConfig` (``n_epochs`` is its ``epochs``). ``scheme`` picks how
         the phases are estimated (``"mean-field"`` or ``"unbiased"``). ``sampler`` picks the
@@ -167,6 +167,7 @@ clip_norm, sampler, backend, shots :
         cd_k: int = 1,
         persistent: bool = False,
         chain_init: str = "data",
+        m_steps: int = 1,
         clip_norm: float | None = None,
         sampler: str = "exact",
         backend: Any = None,
@@ -220,6 +221,7 @@ clip_norm, sampler, backend, shots :
         self.cd_k = cd_k
         self.persistent = persistent
         self.chain_init = chain_init
+        self.m_steps = m_steps
         self.clip_norm = clip_norm
         self.sampler = sampler
         self.backend = backend

@@ -64,6 +64,13 @@ class TrainConfig:
         (CD-k, Hinton), or at noise (uniform {0,1}, standard normal for Gaussian units): Liao et
         al.'s "modified CD" for GRBMs, which avoids CD's bias towards the data. With
         ``persistent``, where the chains start the first time.
+    m_steps : int
+        M-step gradient steps per E-step (default 1). The E-step statistics of a mini-batch
+        (the data term of ``grad Q(theta; theta_old)``, which does not move with ``theta``
+        because ``H`` is linear in the parameters' sufficient statistics) serve ``m_steps``
+        ascent steps; the model term is recomputed before each. With shots from a backend this
+        spreads one E-step's circuit calls over several parameter updates. ``m_steps = 1`` is
+        the usual stochastic gradient of ``L`` (``grad Q = grad L`` at ``theta = theta_old``).
     clip_norm : float or None
         Rescale each step's gradient (all parameters together) to at most this L2 norm, as
         Liao et al. do (10); None: no clipping.
@@ -99,6 +106,7 @@ class TrainConfig:
     cd_k: int = 1
     persistent: bool = False
     chain_init: str = "data"
+    m_steps: int = 1
     clip_norm: float | None = None
     sampler: str = "exact"
     backend: str | None = None
@@ -108,7 +116,7 @@ class TrainConfig:
     track_nll: int = 16
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "cd_k"):
+        for name in ("epochs", "batch_size", "cd_k", "m_steps"):
             _positive_int(name, getattr(self, name))
         if not _number("learning_rate", self.learning_rate) > 0:
             raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate}")

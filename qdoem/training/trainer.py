@@ -11,7 +11,8 @@ Each step is one E-step and one M-step gradient step:
    ``model.negative_phase`` reads the model statistics at the chains' ends.
 3. M-step: ``model.gradient(pos, neg)``, the sufficient statistics on the data minus on the
    chains (optionally clipped in norm, ``clip_norm``), then momentum SGD ascent. With one
-   gradient step per E-step, ``grad Q = grad L``.
+   gradient step per E-step, ``grad Q = grad L``. With ``m_steps = K`` the E-step's statistics
+   serve K gradient steps on ``Q(theta; theta_old)``, steps 2-3 repeated at each new theta.
 
 With ``scheme="unbiased"`` (Taniguchi et al. 2023), steps 1 (for models with several hidden
 layers) and 2 are the unbiased estimates of :mod:`qdoem.sampling.unbiased`: chains from noise
@@ -169,24 +170,28 @@ class Trainer:
             return {}
         from_data = not cfg.persistent and cfg.chain_init == "data"
         pos, state = model.positive_phase(v_data, self.estimator, gen, start_chain=from_data)
-        if cfg.persistent:
-            if self.chains is None:
-                # batch_size chains; a short final batch does not reset them (the gradient
-                # normalises data and model terms separately).
-                self.chains = model.chain_state(self._chain_start(v_data, cfg.batch_size, gen), gen)
-            state = self.chains
-            state.forget_caches()  # the parameters changed since the last step
-        elif not from_data:
-            state = model.chain_state(self._chain_start(v_data, v_data.shape[0], gen), gen)
         recon = None
-        for k in range(cfg.cd_k):
-            sweep(model, state, cfg.sampler, self.estimator, gen)
-            if k == 0 and from_data and 0 in state.stats:
-                recon = state.stats[0]["mean"]  # the first down-pass from the data batch
-        neg = model.negative_phase(state, self.estimator)
-        self._ascend(model.gradient(pos, neg), lr, momentum)
+        for m in range(cfg.m_steps):
+            # The E-step's statistics ``pos`` stay fixed (theta_old); the model term is
+            # recomputed at the current theta before each M-step gradient step.
+            if cfg.persistent:
+                if self.chains is None:
+                    # batch_size chains; a short final batch does not reset them (the gradient
+                    # normalises data and model terms separately).
+                    start = self._chain_start(v_data, cfg.batch_size, gen)
+                    self.chains = model.chain_state(start, gen)
+                state = self.chains
+                state.forget_caches()  # the parameters changed since the last step
+            elif m > 0 or not from_data:
+                state = model.chain_state(self._chain_start(v_data, v_data.shape[0], gen), gen)
+            for k in range(cfg.cd_k):
+                sweep(model, state, cfg.sampler, self.estimator, gen)
+                if m == 0 and k == 0 and from_data and 0 in state.stats:
+                    recon = state.stats[0]["mean"]  # the first down-pass from the data batch
+            neg = model.negative_phase(state, self.estimator)
+            self._ascend(model.gradient(pos, neg), lr, momentum)
+            self._count_mh(state)
         self.step += 1
-        self._count_mh(state)
         if recon is None:
             return {}
         return {"recon_error": float(torch.sub(v_data, recon).pow_(2).mean())}
@@ -235,38 +240,44 @@ class Trainer:
             "estimator": self.estimator,
             "gibbs_steps": cfg.cd_k,
         }
-        estimates = []
+        data_estimate = None
         if len(model.layers) == 2:  # the E-step is closed form: nothing to estimate
             pos, _ = model.positive_phase(v_data, self.estimator, gen, start_chain=False)
         else:
             start = [v_data] + [
                 self._noise(v_data.shape[0], k, gen) for k in range(1, len(model.layers))
             ]
-            est = unbiased_statistics(model, start, gen, clamped=frozenset({0}), **options)
-            pos = est.phase
-            estimates.append((est, 1.0))
-        if cfg.persistent and self.chains is not None:
-            start = list(self.chains.values)
-        else:
-            start = [self._noise(cfg.batch_size, k, gen) for k in range(len(model.layers))]
-        neg = unbiased_statistics(model, start, gen, **options)
-        estimates.append((neg, -1.0))
-        if cfg.persistent:
-            self.chains = neg.state
-        grads = model.gradient(pos, neg.phase)
-        for est, sign in estimates:
-            self._count_mh(est.state)
-            tally = self._coupling
-            tally["steps"] += int(est.meeting_steps.sum())
-            tally["chains"] += est.meeting_steps.numel()
-            tally["truncated"] += est.truncated
-            tally["sweeps"] += est.mode_sweeps
-            tally["estimates"] += 1
-            if est.correction is not None:
-                for name, value in est.correction.items():
-                    grads[name] = grads[name] + sign * value
-        self._ascend(grads, lr, momentum)
+            data_estimate = unbiased_statistics(
+                model, start, gen, clamped=frozenset({0}), **options
+            )
+            pos = data_estimate.phase
+            self._tally(data_estimate)
+        for _ in range(cfg.m_steps):  # the data term is kept, the model term recomputed
+            if cfg.persistent and self.chains is not None:
+                start = list(self.chains.values)
+            else:
+                start = [self._noise(cfg.batch_size, k, gen) for k in range(len(model.layers))]
+            neg = unbiased_statistics(model, start, gen, **options)
+            if cfg.persistent:
+                self.chains = neg.state
+            self._tally(neg)
+            grads = model.gradient(pos, neg.phase)
+            for est, sign in ((data_estimate, 1.0), (neg, -1.0)):
+                if est is not None and est.correction is not None:
+                    for name, value in est.correction.items():
+                        grads[name] = grads[name] + sign * value
+            self._ascend(grads, lr, momentum)
         self.step += 1
+
+    def _tally(self, est) -> None:
+        """Count an unbiased estimate's MH moves and coupling statistics for the metrics."""
+        self._count_mh(est.state)
+        tally = self._coupling
+        tally["steps"] += int(est.meeting_steps.sum())
+        tally["chains"] += est.meeting_steps.numel()
+        tally["truncated"] += est.truncated
+        tally["sweeps"] += est.mode_sweeps
+        tally["estimates"] += 1
 
     # ------------------------------------------------------------------ epochs
     def train_epoch(self, data: Tensor, progress=None) -> dict[str, Any]:
