@@ -62,7 +62,18 @@ class GaussianLayer(Layer):
         return (0.5 * (_LOG_2PI + 1.0 + params["log_var"])).expand_as(field)
 
     def expected_log_potential(self, field: Tensor, params: Params, stats: Stats) -> Tensor:
-        raise NotImplementedError("the QELBO energy term of Gaussian units is not implemented")
+        """``E[-(v - mu)^2 / (2 sigma^2) + v u / sigma^2]`` per unit, ``u = field - mu``.
+
+        Maths: under a law with mean ``m`` and variance ``s`` (``stats["var"]``, 0 for values)
+        this is ``(-(s + (m - mu)^2) / 2 + m u) / sigma^2``. At the unit's own conditional law
+        (``m = field``, ``s = sigma^2``), ``log_partition - expected_log_potential`` is the
+        differential entropy, as for every layer.
+        """
+        mu, inv_var = params["mu"], torch.exp(-params["log_var"])
+        m = stats["mean"]
+        d = m - mu
+        s = stats.get("var", torch.zeros_like(m))
+        return (-0.5 * (s + d * d) + m * (field - mu)) * inv_var
 
     def coupling_value(self, x: Tensor, params: Params) -> Tensor:
         return x * torch.exp(-params["log_var"])

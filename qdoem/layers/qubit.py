@@ -37,6 +37,8 @@ from qdoem.layers.bernoulli import bernoulli_sample
 __all__ = [
     "QubitLayer",
     "UnitTerms",
+    "bloch_entropy",
+    "bloch_entropy_shot_terms",
     "entropy",
     "log_diagonal",
     "log_diagonal_ratio",
@@ -214,6 +216,99 @@ def entropy(c: Tensor, gamma: Tensor) -> Tensor:
     a = 2.0 * _gap(c, gamma)
     p = torch.sigmoid(a)
     return p * F.softplus(-a) + torch.sigmoid(-a) * F.softplus(a)
+
+
+def _radius_entropy(rho: Tensor) -> Tensor:
+    """``f(rho) = h((1 + rho)/2)``, the entropy of a qubit whose Bloch vector has length ``rho``
+    (clipped to ``[0, 1]``), nats."""
+    rho = rho.clamp(0.0, 1.0)
+    p, q = 0.5 * (1.0 + rho), 0.5 * (1.0 - rho)
+    return -(torch.special.xlogy(p, p) + torch.special.xlogy(q, q))
+
+
+def bloch_entropy(n: Tensor, x: Tensor) -> Tensor:
+    """Von Neumann entropy (nats) of the qubit state with ``<n> = n`` and ``<X> = x``, ``<Y> = 0``.
+
+    Maths: ``rho = (I + r_z Z + r_x X) / 2`` with the Bloch vector ``r = (1 - 2<n>, <X>)``; its
+    eigenvalues are ``(1 +- |r|)/2``, so ``S = h((1 + |r|)/2)`` with ``h`` the binary entropy.
+    ``|r|`` is clipped to 1: shot estimates of ``<n>`` and ``<X>`` are independent and can put
+    ``r`` outside the Bloch ball, where the plug-in state is taken as pure. At the exact
+    statistics of a Gibbs state (``|r| = tanh D``) this equals :func:`entropy`.
+    """
+    return _radius_entropy(torch.hypot(1.0 - 2.0 * n, x))
+
+
+def bloch_entropy_shot_terms(
+    n: Tensor, x: Tensor, var_n: Tensor, var_x: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Shot bias of :func:`bloch_entropy` and its gradient, at estimated ``<n>``, ``<X>``.
+
+    Parameters
+    ----------
+    n, x : Tensor
+        Estimates of ``<n>`` and ``<X>`` (independent: Z- and X-basis shots of separate runs).
+    var_n, var_x : Tensor
+        Their variances (binomial: ``<n>(1 - <n>)/N`` and ``(1 - <X>^2)/N`` for ``N`` shots).
+
+    Returns
+    -------
+    bias : Tensor
+        Estimate of ``E[S(r_hat)] - S(r)`` (``<= 0``), to second order in the shot noise.
+    grad_n, grad_x : Tensor
+        ``dS/d<n>`` and ``dS/d<X>`` at the estimate (for the delta-method variance
+        ``grad_n^2 var_n + grad_x^2 var_x``).
+
+    Notes
+    -----
+    **The bias.** ``S(r) = f(|r|)`` with ``f(rho) = h((1 + rho)/2)``, ``f'(rho) = -artanh(rho)``
+    and ``f''(rho) = -1/(1 - rho^2)``. With ``u = r/|r|`` the Hessian is
+    ``f'' u u^T + (f'/rho)(I - u u^T)``, negative definite (``S`` is concave), so the plug-in
+    entropy of an unbiased noisy ``r_hat`` is biased low. The second-order delta method gives
+
+        E[S(r_hat)] - S(r) ~ 1/2 tr(Hess S . Cov r_hat) = 1/2 f''(rho) s_r + f'(rho) s_t / (2 rho),
+
+    with the radial and tangential variances ``s_r = u^T Cov u`` and
+    ``s_t = tr Cov - s_r``, ``Cov = diag(4 var_n, var_x)`` (``r_z = 1 - 2<n>``): an ``O(1/N)``
+    bias, e.g. ``-(s_z + s_x)/2`` at ``rho = 0``; for a unit along an axis the radial part is
+    ``-1/(2N)`` whatever its purity.
+
+    **The correction** subtracts this bias evaluated at the estimate, which leaves
+    ``O(N^{-3/2})`` where the expansion holds, i.e. where the shots resolve the distance to the
+    surface of the Bloch ball (``N (1 - |r|) >> 1``). Two guards keep it bounded where they do
+    not: the tangential part is taken as ``f(sqrt(rho^2 + s_t)) - f(rho)``, which is
+    ``f'(rho) s_t / (2 rho) + O(s_t^2)`` and never below ``-f(rho)``; in the radial part
+    ``1 - rho^2`` is floored at ``2 sqrt(s_r)`` (the radial noise), bounding it by
+    ``sqrt(s_r)/4``. Measured with ideal shot noise (``exact`` backend, 20000 repeats), for
+    units with ``|r|`` up to 0.97: at 32 shots the bias falls from -0.02..-0.04 nats to
+    0.000..0.011, at 1000 shots from -0.001..-0.002 to within 4e-4 (two standard errors of
+    that measurement). For nearly pure units
+    (``N (1 - |r|) < 1``) neither value is reliable: the plug-in bias there can be positive
+    (``r_hat`` falls well inside the ball after a rare outcome), and the corrected value is
+    too high (by 0.01-0.04 nats per unit at 16-32 shots); use more shots.
+
+    **The gradient** is ``dS/dr = -artanh(rho) u``: ``dS/d<n> = 2 artanh(rho) u_z`` and
+    ``dS/d<X> = -artanh(rho) u_x`` (``rho`` kept below the floor above). At the exact
+    statistics of ``H = -c n - Gamma X`` these are ``-c`` and ``-Gamma``
+    (``S = log Z - c<n> - Gamma<X>``, Legendre duality).
+    """
+    rz = 1.0 - 2.0 * n
+    rho = torch.hypot(rz, x)
+    safe = torch.where(rho > 0, rho, torch.ones_like(rho))
+    uz = torch.where(rho > 0, rz / safe, torch.ones_like(rho))  # any unit vector at rho = 0
+    ux = torch.where(rho > 0, x / safe, torch.zeros_like(rho))
+    s_z, s_x = 4.0 * var_n, var_x
+    s_r = uz * uz * s_z + ux * ux * s_x
+    s_t = ux * ux * s_z + uz * uz * s_x
+    one_minus = torch.maximum(1.0 - rho * rho, 2.0 * s_r.sqrt())
+    radial = torch.where(s_r > 0, -0.5 * s_r / one_minus, torch.zeros_like(rho))
+    r0 = rho.clamp(max=1.0)
+    tangential = _radius_entropy(torch.sqrt(r0 * r0 + s_t)) - _radius_entropy(r0)
+    # rho pulled inside the floor, and below 1 so that artanh stays finite at exact statistics
+    # (where the variances are 0 and the gradient is never weighted).
+    top = 1.0 - torch.finfo(n.dtype).eps
+    inside = torch.sqrt((1.0 - one_minus).clamp(min=0.0)).clamp(max=top)
+    atanh = torch.atanh(torch.minimum(rho, inside))
+    return radial + tangential, 2.0 * atanh * uz, -atanh * ux
 
 
 def log_diagonal(c: Tensor, gamma: Tensor, z: Tensor) -> Tensor:
@@ -394,6 +489,38 @@ class QubitLayer(Layer):
 
     def log_diagonal(self, field: Tensor, params: Params, z: Tensor) -> Tensor:
         return log_diagonal(field, params["gamma"], z)
+
+    def shot_qelbo_terms(
+        self, field: Tensor, params: Params, stats: Stats, bias_correction: bool = True
+    ) -> dict[str, Tensor]:
+        """Per-unit QELBO entropy and shot variances from estimated statistics.
+
+        ``stats`` are estimates (``"mean"``, ``"x"`` and their ``"mean_stderr"``,
+        ``"x_stderr"``) of a reference state's ``<n>``, ``<X>``; ``field`` and ``params`` are
+        the parameters ``theta`` at which the energy ``<c n + Gamma X>`` is evaluated. Returns
+
+        - ``"entropy"``: :func:`bloch_entropy` of the estimate, minus its shot bias
+          (:func:`bloch_entropy_shot_terms`) when ``bias_correction``;
+        - ``"bias"``: that correction, ``>= 0`` (0 without ``bias_correction``);
+        - ``"energy_var"``, ``"entropy_var"``, ``"var"``: delta-method shot variances of the
+          energy ``c<n> + Gamma<X>``, of the entropy, and of their sum, whose gradient is
+          ``(c + dS/d<n>, Gamma + dS/d<X>)``: 0 at ``theta = theta_ref`` (Legendre duality),
+          where the error is second order. The plug-in gradient is then ``Hess . delta``, and
+          the variance it gives, ``tr((Hess Cov)^2)`` in expectation, is twice the variance of
+          the second-order term: conservative.
+        """
+        n, x = stats["mean"], stats["x"]
+        var_n, var_x = stats["mean_stderr"].square(), stats["x_stderr"].square()
+        gamma = params["gamma"].expand_as(field)
+        bias, grad_n, grad_x = bloch_entropy_shot_terms(n, x, var_n, var_x)
+        correction = -bias if bias_correction else torch.zeros_like(bias)
+        return {
+            "entropy": bloch_entropy(n, x) + correction,
+            "bias": correction,
+            "energy_var": field.square() * var_n + gamma.square() * var_x,
+            "entropy_var": grad_n.square() * var_n + grad_x.square() * var_x,
+            "var": (field + grad_n).square() * var_n + (gamma + grad_x).square() * var_x,
+        }
 
     def log_diagonal_ratio(
         self, old: Tensor, new: Tensor, params: Params, z: Tensor

@@ -30,7 +30,7 @@ import copy
 import inspect
 import math
 import os
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import torch
@@ -51,6 +51,7 @@ __all__ = [
     "EXACT_MAX_VISIBLE",
     "LayeredModel",
     "MODELS",
+    "QELBORows",
     "build_model",
     "check_sizes",
     "model_from_state",
@@ -72,6 +73,23 @@ _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _MATMUL_DTYPES = {**_DTYPES, "bfloat16": torch.bfloat16, "float16": torch.float16}
 VISIBLE_MATMULS = ("dense", "sparse")
 WEIGHT_INITS = ("normal", "orthogonal")
+
+
+class QELBORows(NamedTuple):
+    """Per-row QELBO terms (:meth:`LayeredModel.qelbo_rows`), each a float64 ``(B,)`` tensor.
+
+    ``energy`` (``<-H(v; theta)>``) and ``entropy`` (``S(rho_L(v; theta_ref))``, shot bias
+    removed when estimated), their shot variances ``energy_var`` and ``entropy_var``, the
+    variance ``var`` of their sum (they share the shots, so ``var`` is not the sum), and
+    ``bias``, the correction added to the plug-in entropy (0 for exact statistics).
+    """
+
+    energy: Tensor
+    entropy: Tensor
+    energy_var: Tensor
+    entropy_var: Tensor
+    var: Tensor
+    bias: Tensor
 
 
 def _as_dtype(value: Any, table: dict[str, torch.dtype], field: str) -> torch.dtype:
@@ -649,13 +667,15 @@ m_steps, clip_norm, sampler, backend, shots :
             log_z, _ = self.log_partition(method, **ais_options)
         return self.to_float64().unnormalized_log_prob(v) - log_z
 
-    def _enumerated_phase(self, v: Tensor) -> tuple[list[Stats], dict[int, Tensor], Tensor]:
+    def _enumerated_phase(
+        self, v: Tensor, estimator=None
+    ) -> tuple[list[Stats], dict[int, Tensor], Tensor]:
         """The statistics of every enumerated configuration next to each row of ``v`` (summed
-        layers: their conditional statistics), the summed layers' fields, and the log weights
-        ``(B, M)`` of those rows."""
+        layers: their conditional statistics, quantum ones from ``estimator``, one call per
+        layer), the summed layers' fields, and the log weights ``(B, M)`` of those rows."""
         values, fields, log_w = self._enumerate(v)
         phase = [
-            self.conditional(k, fields[k]) if k in fields else {"mean": values[k]}
+            self.conditional(k, fields[k], estimator) if k in fields else {"mean": values[k]}
             for k in range(len(self.layers))
         ]
         return phase, fields, log_w + self._summed_log_partition(fields, v.shape[0])
@@ -673,10 +693,37 @@ m_steps, clip_norm, sampler, backend, shots :
 
         the M-step objective plus the E-step entropy. It lower-bounds the log-likelihood
         ``L(theta)`` and equals it at ``theta = theta_ref`` (the default, ``reference=None``).
-        With several hidden layers ``rho_L(v)`` is block-diagonal in the enumerated layers:
-        a mixture, weights ``P(h_E | v)``, of products of one-unit states of the summed layers,
-        so its entropy is ``H(P(h_E | v))`` plus the mixture of the units' entropies.
-        ``log_z`` defaults to the exact value.
+        The per-row terms are :meth:`qelbo_rows`; ``log_z`` defaults to the exact value (for
+        shot estimates with error bars see :func:`qdoem.metrics.estimate_qelbo`).
+        """
+        rows = self.qelbo_rows(data, reference)
+        log_z = self.exact_log_partition() if log_z is None else log_z
+        return float((rows.energy + rows.entropy).mean()) - log_z
+
+    def qelbo_rows(
+        self,
+        data: Tensor,
+        reference: LayeredModel | None = None,
+        estimator=None,
+        *,
+        bias_correction: bool = True,
+    ) -> QELBORows:
+        """Per-row energy and entropy terms of :meth:`qelbo`, exact or from an estimator's shots.
+
+        Row ``b`` gets ``<-H(v_b; theta)>`` and ``S(rho_L(v_b; theta_ref))`` at the
+        conditional latent state of the reference (``reference=None``: this model). With
+        several hidden layers ``rho_L(v)`` is block-diagonal in the enumerated layers: a
+        mixture, weights ``P(h_E | v)`` (classical, computed exactly here), of products of
+        one-unit states of the summed layers, so its entropy is ``H(P(h_E | v))`` plus the
+        mixture of the units' entropies, and its energy the mixture of the energies.
+
+        The quantum units' statistics come from ``estimator`` (closed form when None; one
+        backend call per quantum layer for all rows). Estimated statistics (with
+        ``"mean_stderr"``) give each unit's entropy from its Bloch vector, minus its shot bias
+        when ``bias_correction`` (:meth:`~qdoem.layers.QubitLayer.shot_qelbo_terms`), and
+        delta-method shot variances; exact statistics give the closed-form entropy and zero
+        variances. Units (and configurations) have independent shots, so a row's variance is
+        ``sum_m P(m | v)^2 sum_units var_unit``.
         """
         v = self._as_input(data, "data").double().cpu()
         m = self.to_float64()
@@ -684,17 +731,30 @@ m_steps, clip_norm, sampler, backend, shots :
         if r.layer_sizes != m.layer_sizes or type(r) is not type(m):
             raise ValueError("reference must be a model of the same type and sizes")
         b = v.shape[0]
-        phase_ref, fields_ref, log_w_ref = r._enumerated_phase(v)
+        phase_ref, fields_ref, log_w_ref = r._enumerated_phase(v, estimator)
         p = torch.softmax(log_w_ref, dim=1)
         entropy = -(p * torch.log_softmax(log_w_ref, dim=1)).sum(1)
         _, fields, energy = m._enumerate(v)
+        zero = torch.zeros(b, dtype=torch.float64)
+        extra = {key: zero for key in ("energy_var", "entropy_var", "var", "bias")}
+
+        def mix(per_unit: Tensor, weights: Tensor) -> Tensor:
+            return (weights * per_unit.sum(-1).reshape(b, -1)).sum(1)
+
         for k, field in fields.items():
-            unit_entropy = r.layers[k].entropy(fields_ref[k], r.layer_params(k)).sum(-1)
-            entropy = entropy + (p * unit_entropy.reshape(b, -1)).sum(1)
-            term = m.layers[k].expected_log_potential(field, m.layer_params(k), phase_ref[k])
+            stats, params = phase_ref[k], m.layer_params(k)
+            term = m.layers[k].expected_log_potential(field, params, stats)
             energy = energy + term.sum(-1).reshape(b, -1)
-        log_z = m.exact_log_partition() if log_z is None else log_z
-        return float(((p * energy).sum(1) + entropy).mean()) - log_z
+            if "mean_stderr" in stats:  # estimated: a quantum layer through a backend
+                unit = m.layers[k].shot_qelbo_terms(field, params, stats, bias_correction)
+                unit_entropy = unit["entropy"]
+                extra = {
+                    key: extra[key] + mix(unit[key], p if key == "bias" else p * p) for key in extra
+                }
+            else:
+                unit_entropy = r.layers[k].entropy(fields_ref[k], r.layer_params(k))
+            entropy = entropy + mix(unit_entropy, p)
+        return QELBORows(energy=(p * energy).sum(1), entropy=entropy, **extra)
 
     def exact_statistics(self, data: Any = None) -> dict[str, Tensor]:
         """Exact expectations of the sufficient statistics, by enumeration (float64).
