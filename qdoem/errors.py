@@ -19,6 +19,11 @@ class CheckpointError(QdoemError, ValueError):
     written for another model, size or version. The message names the file."""
 
 
+class DataError(QdoemError, ValueError):
+    """A dataset that cannot be used as asked: files present but truncated or corrupt, or a
+    split the dataset does not have. The message names the dataset, the split or the folder."""
+
+
 class DivergenceError(QdoemError, ArithmeticError):
     """Training produced NaN or inf in a gradient or a parameter; the run was stopped before
     the bad values reached a checkpoint."""

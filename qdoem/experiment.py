@@ -185,6 +185,10 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
     for key in ("hidden_sizes", "quantum_layers"):
         if not config[key] or min(config[key]) < 1:
             raise ConfigError(f"{key} must be a non-empty list of ints >= 1, got {config[key]!r}")
+    try:
+        MODELS[config["model"]].check_settings(config)  # e.g. neighbouring quantum layers
+    except ValueError as err:
+        raise ConfigError(str(err)) from err
     if config["weight_scale"] < 0:
         raise ConfigError(f"weight_scale must be >= 0, got {config['weight_scale']!r}")
     _check_device(config["device"])

@@ -58,6 +58,11 @@ def test_ints_are_taken_for_floats(tmp_path):
         ({"model": "vae"}, r"model must be one of .* got 'vae'"),
         ({"recipe": "fast"}, r"recipe must be one of .* got 'fast'"),
         ({"colour": 1}, r"unknown key: 'colour'"),
+        (
+            {"model": "qidbm", "hidden_sizes": [4, 4], "quantum_layers": [1, 2]},
+            r"quantum_layers \[1, 2\] has neighbours h1 and h2",
+        ),
+        ({"model": "qidbm", "hidden_sizes": [4], "quantum_layers": [2]}, r"in 1\.\.1"),
     ],
 )
 def test_bad_values_are_refused_by_name(tmp_path, overrides, match):

@@ -37,6 +37,7 @@ from qdoem.data.vision import (
     standardization_stats,
     to_bits,
 )
+from qdoem.errors import DataError
 
 __all__ = [
     "BernoulliMixture",
@@ -132,7 +133,10 @@ def _celeba(root, split, download, limit, seed, binarize_mode=None, threshold=0.
 
 def _synthetic(fn, shape_fn=None):
     def load(root, split, download, limit, seed, **kw):
-        x = fn(seed=seed, **kw) if fn is bernoulli_mixture else fn(**kw)
+        # The enumerated sets (Bars-and-Stripes, parity, cardinality) are their target
+        # distribution's whole support, uniform: both splits are that set. The mixture draws
+        # its test split independently.
+        x = fn(seed=seed, split=split, **kw) if fn is bernoulli_mixture else fn(**kw)
         if limit is not None:
             x = x[:limit]
         return x, (shape_fn(kw) if shape_fn else None), True
@@ -192,7 +196,10 @@ def load_dataset(
     root : path, optional
         Folder with the torchvision layout (default :func:`default_root`).
     split : str
-        ``"train"`` or ``"test"`` (CelebA also ``"valid"``/``"all"``). Synthetic sets ignore it.
+        ``"train"`` or ``"test"`` (CelebA also ``"valid"``/``"all"``). The Bernoulli mixture
+        draws its test rows independently of its train rows (same modes); the enumerated
+        synthetic sets (``bars_and_stripes``, ``parity``, ``cardinality``) are the whole support
+        of a uniform target, the same rows in both splits.
     download : bool
         Let torchvision download missing files.
     limit : int, optional
@@ -221,6 +228,8 @@ def load_dataset(
     ------
     ValueError
         Unknown name or bad option; ``standardize`` on binary or binarised data.
+    DataError
+        A split the dataset does not have; image files present but truncated or corrupt.
     FileNotFoundError
         Image files missing; the message names the folder to fill. CelebA reads the image
         files in ``<root>/celeba/img_align_celeba`` (its splits:
@@ -229,6 +238,9 @@ def load_dataset(
     key = name.lower().replace("-", "_")
     if key not in _LOADERS:
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    splits = vision.CELEBA_SPLITS if key == "celeba32" else ("train", "test")
+    if split not in splits:
+        raise DataError(f"dataset {name!r} has no split {split!r}; choose one of {splits}")
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be positive, got {limit}")
     root = default_root() if root is None else root

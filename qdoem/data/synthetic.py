@@ -38,18 +38,26 @@ def _all_bits(n: int) -> Tensor:
 
 
 def bernoulli_mixture(
-    n_samples: int, n_visible: int, *, n_modes: int = 8, p: float = 0.9, seed: int = 0
+    n_samples: int,
+    n_visible: int,
+    *,
+    n_modes: int = 8,
+    p: float = 0.9,
+    seed: int = 0,
+    split: str = "train",
 ) -> Tensor:
     """``n_samples`` rows drawn from ``BernoulliMixture(n_visible, n_modes, p, seed)``.
 
-    The modes depend on ``seed`` (and the sizes) only, so data sets with different ``p`` share
-    them; the draws use the stream ``seed + 1``.
+    The modes depend on ``seed`` (and the sizes) only, so data sets with different ``p`` and
+    both splits share them; the train draws use the stream ``seed + 1``, the test draws an
+    independent one (``SeedSequence((seed + 1, 1))``).
     """
     for name, value in (("n_samples", n_samples), ("n_visible", n_visible), ("n_modes", n_modes)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     mixture = BernoulliMixture(n_visible, n_modes=n_modes, p=p, seed=seed)
-    return torch.from_numpy(mixture.sample(n_samples, seed=seed + 1)).float()
+    draws = seed + 1 if split == "train" else (seed + 1, 1)
+    return torch.from_numpy(mixture.sample(n_samples, seed=draws)).float()
 
 
 def bars_and_stripes(rows: int = 3, cols: int | None = None) -> Tensor:

@@ -15,6 +15,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from qdoem.errors import DataError
+
 __all__ = [
     "CELEBA_SPLITS",
     "STD_FLOOR",
@@ -59,10 +61,18 @@ def load_idx_images(name: str, root: str | os.PathLike, split: str, download: bo
     if split not in _FILES:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     cls = getattr(torchvision.datasets, _TORCHVISION[name])
+    folder = Path(root) / _TORCHVISION[name] / "raw"
+    present = all((folder / f).is_file() for f in _FILES[split])
     try:
         ds = cls(root=os.fspath(root), train=split == "train", download=download)
-    except (RuntimeError, OSError) as err:  # torchvision: "Dataset not found", or no network
-        raise _missing(Path(root), name, " and ".join(_FILES[split])) from err
+    except (RuntimeError, OSError, ValueError) as err:
+        if present:  # the files are there but torchvision cannot parse them
+            sizes = ", ".join(f"{f} {(folder / f).stat().st_size} bytes" for f in _FILES[split])
+            raise DataError(
+                f"dataset {name!r} ({split} split): the files in {folder} are there but "
+                f"unreadable, probably truncated or corrupt ({sizes}; {err}); replace them"
+            ) from err
+        raise _missing(Path(root), name, " and ".join(_FILES[split])) from err  # or no network
     return ds.data
 
 

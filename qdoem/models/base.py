@@ -957,6 +957,12 @@ m_steps, clip_norm, sampler, backend, shots :
 
     # ------------------------------------------------------------------ estimator surface
     @classmethod
+    def check_settings(cls, settings: dict[str, Any]) -> None:
+        """Check the structural constructor arguments among ``settings`` (a run config) without
+        building the model, raising ``ValueError`` as the constructor would. Models whose
+        structure has rules beyond sizes (which layers are quantum) override it."""
+
+    @classmethod
     def param_names(cls) -> list[str]:
         """Constructor arguments (scikit-learn's ``get_params`` keys), subclass first."""
         names: list[str] = []

@@ -117,6 +117,11 @@ class QiDBM(_DeepModel):
                 layers.append(BernoulliLayer(size, name))
         super().__init__(layers, **options)
 
+    @classmethod
+    def check_settings(cls, settings: dict[str, Any]) -> None:
+        sizes = _hidden_sizes(settings["hidden_sizes"])
+        _quantum_layers(settings["quantum_layers"], len(sizes))
+
 
 def _quantum_layers(quantum_layers: Any, n_hidden_layers: int) -> tuple[int, ...]:
     if isinstance(quantum_layers, int | str) or not isinstance(quantum_layers, Sequence):

@@ -53,3 +53,16 @@ def test_load_dataset_synthetic_and_errors():
         load_dataset("parity", colour=True)
     with pytest.raises(ValueError, match="limit"):
         load_dataset("parity", limit=0)
+
+
+def test_mixture_test_split_is_drawn_apart_from_train():
+    train = load_dataset("bernoulli_mixture", seed=3).data
+    test = load_dataset("bernoulli_mixture", seed=3, split="test").data
+    assert train.shape == test.shape and not torch.equal(train, test)
+    # The same mixture: its pixel means agree within sampling error (1000 x 20 draws).
+    assert abs(float(train.mean()) - float(test.mean())) < 0.03
+
+
+def test_enumerated_sets_are_their_own_test_split():
+    for name in ("bars_and_stripes", "parity"):
+        assert torch.equal(load_dataset(name).data, load_dataset(name, split="test").data)

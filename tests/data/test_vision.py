@@ -65,3 +65,28 @@ def test_real_mnist_variants():
 def test_real_fashion_mnist():
     d = load_dataset("binarized_fashion_mnist", root=SHARED, split="test")
     assert d.data.shape == (10000, 784) and d.binary
+
+
+def test_truncated_files_are_named_not_missing(tmp_path):
+    """Files that are there but cut short: a DataError naming the folder and sizes, not the
+    'not found' message."""
+    import struct
+
+    from qdoem.errors import DataError
+
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "train-images-idx3-ubyte").write_bytes(
+        struct.pack(">4i", 2051, 60000, 28, 28) + b"\0" * 99
+    )
+    (raw / "train-labels-idx1-ubyte").write_bytes(struct.pack(">2i", 2049, 60000) + b"\0" * 60000)
+    with pytest.raises(DataError, match=r"MNIST/raw are there but unreadable.*115 bytes"):
+        load_dataset("mnist", root=tmp_path)
+
+
+@pytest.mark.parametrize("name", ["mnist", "bars_and_stripes", "celeba32"])
+def test_unknown_split_is_refused(tmp_path, name):
+    from qdoem.errors import DataError
+
+    with pytest.raises(DataError, match=f"dataset '{name}' has no split 'tset'"):
+        load_dataset(name, root=tmp_path, split="tset")
