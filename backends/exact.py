@@ -3,7 +3,10 @@
 Maths: ``<n> = (1 + (c/2D) tanh D)/2`` and ``<X> = (Gamma/D) tanh D`` with
 ``D = sqrt(c^2/4 + Gamma^2)``. With ``shots`` it draws ideal shot noise: Z-basis bits are
 Bernoulli(``<n>``), X-basis bits Bernoulli(``(1 - <X>)/2``), which is exactly what a perfect
-device measuring the purification circuit would return.
+device measuring the purification circuit would return. Without shots it computes the
+expectations with the trainer's torch closed form
+(:func:`qdoem.layers.qubit.gibbs_statistics`), so that training through it repeats closed-form
+training bit for bit.
 """
 
 from __future__ import annotations
@@ -32,7 +35,14 @@ class ExactBackend(Backend):
         return rho
 
     def _exact(self, c: np.ndarray, gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return gibbs_expectations(c, gamma)
+        # The trainer's own closed form (float64 here): training through this backend with
+        # shots=None repeats closed-form training bit for bit (float64 models).
+        import torch
+
+        from qdoem.layers.qubit import gibbs_statistics
+
+        n, x = gibbs_statistics(torch.from_numpy(c), torch.from_numpy(gamma))
+        return n.numpy(), x.numpy()
 
     def _measure(
         self, c: np.ndarray, gamma: np.ndarray, shots: int, bases: tuple[str, ...]

@@ -177,10 +177,19 @@ class BackendEstimator:
         stats: Stats | None,
         generator: torch.Generator | None = None,
     ) -> Tensor:
-        """A Z-basis shot of every unit (``generator`` is unused: the backend has its stream)."""
+        """A Z-basis shot of every unit, from the backend (its own stream; ``generator`` unused).
+
+        With ``shots=None`` the backend gives exact expectations and no shots: the sample is
+        then drawn on the host from the exact ``<n>`` with ``generator``, as the closed form
+        does (the same distribution as one shot).
+        """
         _check_quantum(layer)
         if stats is not None and "z" in stats:
             return stats.pop("z")  # a shot from the call that made ``stats``: use it once
+        if self.shots is None and generator is not None:
+            if stats is None:
+                stats = self.statistics(layer, field, params)
+            return layer.sample(stats, generator)
         res = self._execute(field, params, 1, observables=(), return_samples=True)
         return torch.as_tensor(res.samples[0], dtype=field.dtype, device=field.device)
 

@@ -48,6 +48,7 @@ __all__ = [
     "occupation_and_transverse_fast",
     "transverse",
     "twin_log_ratio",
+    "gibbs_statistics",
     "unit_terms",
 ]
 
@@ -157,6 +158,24 @@ def unit_terms(c: Tensor, gamma: Tensor) -> UnitTerms:
     q = torch.rsqrt(e2)
     e = e2.mul_(q)  # e^2 / e, in place
     return UnitTerms(e, q, torch.sigmoid(e).sub_(0.5))
+
+
+def gibbs_statistics(
+    c: Tensor, gamma: Tensor, gamma_is_zero: bool | None = None
+) -> tuple[Tensor, Tensor]:
+    """``(<n>, <X>)`` of each unit's Gibbs state: the closed form the trainer uses (and the
+    ``exact`` backend, so that training through it repeats closed-form training bit for bit).
+
+    Hot path (twice per training step): :func:`occupation_and_transverse_fast`, accurate to a
+    few ulps of 1; exactly the classical ``sigmoid(c)`` and 0 when every Gamma is 0
+    (``gamma_is_zero``, checked here when None).
+    """
+    if gamma_is_zero is None:
+        gamma_is_zero = not bool(gamma.any())
+    if gamma_is_zero:
+        n = torch.sigmoid(c)
+        return n, torch.zeros_like(n)
+    return occupation_and_transverse_fast(c, gamma)
 
 
 def occupation_and_transverse_fast(c: Tensor, gamma: Tensor) -> tuple[Tensor, Tensor]:
@@ -469,12 +488,7 @@ class QubitLayer(Layer):
 
     def statistics(self, field: Tensor, params: Params) -> Stats:
         gamma = params["gamma"]
-        # Hot path (twice per training step): the few-kernel form, accurate to a few ulps of 1;
-        # exactly the classical sigmoid when all Gamma are 0.
-        if self.gamma_is_zero(gamma):
-            n = torch.sigmoid(field)
-            return {"mean": n, "x": torch.zeros_like(n)}
-        n, x = occupation_and_transverse_fast(field, gamma)
+        n, x = gibbs_statistics(field, gamma, self.gamma_is_zero(gamma))
         return {"mean": n, "x": x}
 
     def sample(self, stats: Stats, generator: torch.Generator) -> Tensor:
