@@ -77,3 +77,18 @@ def test_aer_training_ends_within_the_spread_of_closed_form_training():
     assert all(min(closed) - margin <= x <= max(closed) + margin for x in aer), (closed, aer)
     assert abs(statistics.mean(aer) - statistics.mean(closed)) < 0.05
     assert max(aer) < start  # it trained
+
+
+def test_exact_backend_trains_a_qgrbm_bit_for_bit():
+    from qdoem.models import QGRBM
+
+    data = torch.randn(28, 4, generator=torch.Generator().manual_seed(0)).double()
+    params = []
+    for estimator in (None, BackendEstimator("exact", shots=None, seed=0)):
+        model = QGRBM(4, 3, seed=1, dtype="float64", weight_scale=0.3)
+        config = TrainConfig(
+            epochs=3, batch_size=7, learning_rate=0.05, seed=1, chain_init="noise", cd_k=3
+        )
+        Trainer(model, config, estimator=estimator).fit(data)
+        params.append(model.parameters())
+    assert all(torch.equal(params[0][k], params[1][k]) for k in params[0])
