@@ -595,7 +595,7 @@ class ShotComparison:
         ]
         if command:
             header += ["Command:", "", f"    {command}", ""]
-        atomic_write_text(paths["md"], "\n".join(header) + self.table())
+        atomic_write_text(paths["md"], "\n".join(header) + "\n" + self.table())
         self.plot(paths["png"])
         text = json.dumps(self.record(command, dataset), indent=1, default=_json_default)
         atomic_write_text(paths["json"], text + "\n")
