@@ -15,6 +15,8 @@ amin_bound : Amin et al.'s bound-based (bQRBM) gradient with an exact-diagonalis
 full_qbm   : exact log-likelihood gradient of the full 2^n x 2^n density matrix.
 metrics    : KL(data || model) and a training history record.
 training   : the timed loops: gradient ascent for every gradient method, and DO-EM.
+shots      : exact against shot-based DO-EM through simulator backends, side by side
+             (``qdoem compare``; torch models and the trainer, not the numpy QRBM above).
 
 The shared maths comes from :mod:`qdoem.theory`: the numpy QRBM with DO-EM's closed-form E-step
 and concave M-step (:mod:`qdoem.theory.qrbm`), the dense family, the bit order; the data from
