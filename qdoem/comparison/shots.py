@@ -43,12 +43,12 @@ What is measured, per run and seed
   epoch (from epoch 1) whose NLL is at most the target (epoch resolution); by default the
   closed-form run's NLL half-way through its epochs.
 
-Exact and shot-based runs never share random draws: the closed form draws its hidden samples
-from the trainer's torch stream, a backend from its own (reseeded from ``(seed, epoch, step)``),
-so even the ``exact`` backend with ``shots=None`` follows a different chain than the closed form.
-The ``exact`` backend at ``N`` shots, however, draws its first Z-basis shot exactly as it does
-with ``shots=None`` (the same Bernoulli uniforms), so ``exact``/N against ``exact``/None isolates
-the effect of shot noise on the statistics (common random numbers).
+Shot-based runs and the closed form do not share random draws: the closed form draws its
+hidden samples from the trainer's torch stream, a backend its shots from its own (reseeded from
+``(seed, epoch, step)``). The ``exact`` backend with ``shots=None`` is the closed form itself
+(its chain draws come from the trainer's stream). The ``exact`` backend at ``N`` shots draws
+its first Z-basis shot with the same uniforms for every ``N``, so ``exact`` runs at different
+shot budgets isolate the effect of shot noise on the statistics (common random numbers).
 """
 
 from __future__ import annotations
