@@ -15,6 +15,12 @@ from typing import Any
 
 __all__ = ["PACKAGES", "package_versions", "run_record"]
 
+
+def now() -> str:
+    """The time now, UTC, to the second (ISO 8601)."""
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
 #: Distributions whose versions a record names (absent ones are recorded as None).
 PACKAGES = (
     "qdoem",
@@ -39,15 +45,27 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
-def run_record(estimator: Any, **extra: Any) -> dict[str, Any]:
+def run_record(
+    estimator: Any, previous: dict[str, Any] | None = None, **invocation: Any
+) -> dict[str, Any]:
     """The provenance of a run's estimator, as plain JSON values.
 
     Parameters
     ----------
     estimator : ClosedFormEstimator or BackendEstimator
         What the trainer used for the quantum statistics.
-    **extra
-        Added as they are (e.g. ``wall_time_s``, ``mode``).
+    previous : dict, optional
+        The record of the run's earlier invocations (``backend.json`` before a resume): its
+        ``invocations`` are kept and this one appended.
+    **invocation
+        About this invocation (``started``, ``wall_time_s``, ``outcome``, ``resumed_from``).
+
+    Returns
+    -------
+    dict
+        The backend's :meth:`~backends.base.Backend.describe` (``kind`` ``"closed form"`` when
+        there is no backend), ``shots``, and ``invocations``: one entry per ``qdoem train`` /
+        ``qdoem submit`` call with its backend calls, retried calls, units sent and job ids.
     """
     backend = getattr(estimator, "backend", None)
     if backend is None:
@@ -60,12 +78,15 @@ def run_record(estimator: Any, **extra: Any) -> dict[str, Any]:
     else:
         record = backend.describe()
         shots = estimator.shots
-    record.update(
-        shots=shots,
-        backend_calls=getattr(estimator, "calls_", 0),
-        retried_calls=getattr(estimator, "retries_", 0),
-        units_sent=getattr(estimator, "units_", 0),
-        written_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-    )
-    record.update(extra)
+    job_ids = record.pop("job_ids", [])
+    this = {
+        **invocation,
+        "backend_calls": getattr(estimator, "calls_", 0),
+        "retried_calls": getattr(estimator, "retries_", 0),
+        "units_sent": getattr(estimator, "units_", 0),
+        "job_ids": job_ids,
+        "written_at": now(),
+    }
+    earlier = list((previous or {}).get("invocations", []))
+    record.update(shots=shots, invocations=[*earlier, this])
     return record

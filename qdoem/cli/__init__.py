@@ -29,7 +29,7 @@ SECRET_VARIABLES = ("QISKIT_IBM_TOKEN", "QISKIT_IBM_INSTANCE", "QISKIT_IBM_URL")
 USER_ERRORS = (QdoemError, ValueError, OSError, NotImplementedError, ImportError)
 
 # Order here is the order shown in ``qdoem --help``.
-_COMMAND_MODULES: tuple[str, ...] = ("demo", "train", "sample", "evaluate", "backends")
+_COMMAND_MODULES: tuple[str, ...] = ("demo", "train", "sample", "evaluate", "backends", "submit")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
