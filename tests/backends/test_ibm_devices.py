@@ -125,3 +125,28 @@ def test_describe_records_device_layout_calibration_and_versions():
     assert record["calibration"]["last_update"]
     assert len(record["job_ids"]) == 2  # one job per call, whatever its rows and bases
     assert record["mitigation"] is None and record["mode"] == "job"
+
+
+def test_mitigated_estimates_leave_only_the_gate_noise():
+    # Oracle: the same ISA circuits on the same physical qubits as an exact noisy density
+    # matrix (Aer), where readout errors do not act. Readout mitigation must bring the shot
+    # estimates there, within their error bars; without it they are far off. The runtime's
+    # local testing mode simulates other readout errors than the fake device's own run, so
+    # this also checks that the calibration runs where the estimates run.
+    from backends.aer import AerBackend
+    from circuits.transpile import default_pass_manager, unit_layout
+
+    rng = np.random.default_rng(0)
+    c, gamma = rng.uniform(-4, 4, 40), rng.uniform(-2, 2, 40)
+    raw = IBMBackend("fake_manila", seed=0)
+    mitigated = IBMBackend("fake_manila", seed=0, mitigation="mthree")
+    pm = default_pass_manager(raw.backend, initial_layout=unit_layout(raw.pairs), seed=0)
+    reference = AerBackend("density_matrix", fake_backend=raw.backend, pass_manager=pm, seed=0)
+    assert reference.units_per_circuit == raw.units_per_circuit == 2
+    ref = reference.estimate(c, gamma)
+    z = {}
+    for name, backend in (("raw", raw), ("mitigated", mitigated)):
+        res = backend.estimate(c, gamma, shots=8000)
+        z[name] = np.concatenate([(res.n - ref.n) / res.n_stderr, (res.x - ref.x) / res.x_stderr])
+    assert np.max(np.abs(z["mitigated"])) < 4, np.round(z["mitigated"], 2)
+    assert np.sqrt(np.mean(z["raw"] ** 2)) > 2 * np.sqrt(np.mean(z["mitigated"] ** 2))

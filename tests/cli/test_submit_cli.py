@@ -120,3 +120,19 @@ def test_a_failed_submission_resumes_to_the_uninterrupted_result(tmp_path):
         assert torch.equal(a[name], b[name]), name
     history = [json.loads(line) for line in (broken / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in history] == [1, 2]
+
+
+def test_one_e_step_batch_is_sent_and_compared_with_the_closed_form(tmp_path, capfd):
+    run = tmp_path / "estep"
+    args = ["submit", "--run-dir", str(run), "--backend", "ibm:fake_manila", "--shots", "4000"]
+    assert main([*args, "--e-step", "--mode", "job"]) == 0
+    record = json.loads((run / "e_step.json").read_text())
+    (layer,) = record["layers"]
+    mean = layer["mean"]
+    assert len(mean["estimate"]) == 14 and len(mean["estimate"][0]) == 16  # default n_hidden
+    # Fake Manila is noisy, but at the initial model (<n> near 1/2) the readout bias is small.
+    assert abs(mean["z_mean"]) < 1 and mean["z_rms"] < 2
+    assert record["backend"]["invocations"][0]["backend_calls"] == 1
+    assert len(record["backend"]["invocations"][0]["job_ids"]) == 1
+    assert "e_step.json" in capfd.readouterr().out
+    assert not (run / "checkpoint.pt").exists()  # nothing trained
