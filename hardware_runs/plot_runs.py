@@ -2,7 +2,9 @@
 
 Usage: ``python hardware_runs/plot_runs.py --metric train_nll --out curves.png RUN_DIR ...``
 Each run directory is one written by ``qdoem train`` or ``qdoem submit``: its ``metrics.jsonl``
-gives the curve, its ``backend.json`` the label (backend name, kind, mitigation).
+gives the curve, its ``backend.json`` the label (backend name, kind, mitigation). It also prints
+a Markdown table of the runs: the last epoch's metric and ``gamma_mean``, and from
+``backend.json`` the backend calls, jobs and wall time summed over the run's invocations.
 """
 
 from __future__ import annotations
@@ -18,6 +20,29 @@ def label(run: Path) -> str:
     if record.get("mitigation"):
         text += f", {record['mitigation']['name']} mitigation"
     return text + ")"
+
+
+def table(runs: list[Path], metric: str) -> str:
+    """A Markdown table of the runs (see the module notes)."""
+    lines = [
+        f"| run | backend | kind | mitigation | epochs | {metric} | gamma_mean | backend calls "
+        "| jobs | wall time (s) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for run in runs:
+        record = json.loads((run / "backend.json").read_text())
+        last = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+        calls = record["invocations"]
+        mitigation = (record.get("mitigation") or {}).get("name", "none")
+        lines.append(
+            f"| `{run.name}/` | {record['name']} | {record['kind']} | {mitigation} | "
+            f"{last['epoch']} | {last.get(metric, float('nan')):.4f} | "
+            f"{last.get('gamma_mean', float('nan')):.4f} | "
+            f"{sum(c['backend_calls'] for c in calls)} | "
+            f"{sum(len(c['job_ids']) for c in calls)} | "
+            f"{sum(c['wall_time_s'] for c in calls):.1f} |"
+        )
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -43,6 +68,7 @@ def main() -> None:
     ax.set_ylabel(args.metric)
     ax.legend(fontsize=7)
     atomic_write(args.out, lambda fh: fig.savefig(fh, format="png", dpi=100, bbox_inches="tight"))
+    print(table(args.runs, args.metric))
 
 
 if __name__ == "__main__":

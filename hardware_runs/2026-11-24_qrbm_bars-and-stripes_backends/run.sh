@@ -24,5 +24,5 @@ for run in closed-form aer pennylane-default-mixed fake-sherbrooke fake-sherbroo
     echo "== $run"
     $QDOEM evaluate "$run"
 done > evaluate.txt
-python ../plot_runs.py --metric train_nll --out curves.png \
+python ../plot_runs.py --metric train_nll --out curves.png > summary.md \
     closed-form aer pennylane-default-mixed fake-sherbrooke fake-sherbrooke-mthree
