@@ -222,11 +222,8 @@ class Backend(ABC):
     def kind(self) -> str:
         """What runs the circuits: ``"closed form"``, ``"simulator"``, ``"simulator with noise
         model"``, ``"fake device (noise model, local)"`` or ``"QPU"``."""
-        return (
-            "simulator"
-            if getattr(self, "noise_model", None) is None
-            else ("simulator with noise model")
-        )
+        noisy = getattr(self, "noise_model", None) is not None
+        return "simulator with noise model" if noisy else "simulator"
 
     def describe(self) -> dict:
         """Provenance of this backend as plain JSON values: name, kind, class, units per

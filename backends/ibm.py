@@ -224,11 +224,8 @@ class IBMBackend(Backend):
             return "QPU"
         if "fake" in type(self.backend).__name__.lower():
             return "fake device (noise model, local)"
-        return (
-            super().kind
-            if getattr(self.backend.options, "noise_model", None) is None
-            else ("simulator with noise model")
-        )
+        noisy = getattr(self.backend.options, "noise_model", None) is not None
+        return "simulator with noise model" if noisy else "simulator"
 
     def circuit(self, basis: str) -> Any:
         """The ISA (transpiled, cached) packed circuit for ``basis``."""

@@ -418,6 +418,9 @@ def train(
                 on_epoch=lambda t, r: record_backend("running"),
             )
         outcome = "finished" if trainer.epoch >= trainer.config.epochs else "stopped"
+    except KeyboardInterrupt:  # TrainingInterrupted included: a checkpoint was written
+        outcome = "interrupted"
+        raise
     except BaseException as err:
         outcome = f"failed: {type(err).__name__}"
         raise

@@ -150,3 +150,18 @@ def test_mitigated_estimates_leave_only_the_gate_noise():
         z[name] = np.concatenate([(res.n - ref.n) / res.n_stderr, (res.x - ref.x) / res.x_stderr])
     assert np.max(np.abs(z["mitigated"])) < 4, np.round(z["mitigated"], 2)
     assert np.sqrt(np.mean(z["raw"] ** 2)) > 2 * np.sqrt(np.mean(z["mitigated"] ** 2))
+
+
+@pytest.mark.parametrize(
+    ("option", "match"),
+    [
+        ({"mitigation": "zne"}, "mitigation must be None or one of"),
+        ({"layout": "best"}, "layout must be one of"),
+        ({"job_timeout_s": 0}, "job_timeout_s must be > 0"),
+        ({"units_per_circuit": 0}, "units_per_circuit must be a positive integer"),
+        ({"calibration_shots": -5}, "shots must be a positive integer"),
+    ],
+)
+def test_bad_options_are_named(option, match):
+    with pytest.raises(ValueError, match=match):
+        IBMBackend("fake_manila", **option)
