@@ -11,7 +11,8 @@ Choose one by name with :func:`get_backend`:
 ``pennylane:<device>``        a PennyLane device, e.g. ``pennylane:default.mixed``,
                               ``pennylane:lightning.qubit``
 ``ibm:<backend>``             qiskit-ibm-runtime sampler; ``ibm:fake_manila`` runs offline
-                              (needs ``qdoem[ibm]``)
+                              (needs ``qdoem[ibm]``); qubits from calibration data, optional
+                              mthree readout mitigation (``mitigation="mthree"``)
 ============================  ===========================================================
 
 Every backend answers :meth:`Backend.execute(c, gamma, shots, observables=..., return_samples=...)
@@ -34,7 +35,8 @@ BACKENDS: dict[str, str] = {
     "aer-density": "Qiskit Aer density matrix, packed circuits",
     "aer-noisy:<fake>": "Aer density matrix + noise model and target of a fake IBM device",
     "pennylane:<device>": "PennyLane device, e.g. default.mixed, lightning.qubit",
-    "ibm:<backend>": "qiskit-ibm-runtime sampler; fake_* devices run offline",
+    "ibm:<backend>": "qiskit-ibm-runtime sampler; fake_* devices run offline; "
+    "mthree readout mitigation",
 }
 
 
@@ -62,7 +64,7 @@ def get_backend(name: str, **options: Any) -> Backend:
         ``"pennylane:default.mixed"``, ``"ibm:fake_manila"``.
     **options
         Passed to the backend's constructor (``seed``, ``units_per_circuit``,
-        ``pass_manager``, ``mode`` for IBM, ...).
+        ``pass_manager``; for IBM ``mode``, ``layout``, ``mitigation``, ``job_timeout_s``, ...).
 
     Raises
     ------

@@ -175,12 +175,19 @@ class Backend(ABC):
         else:
             ones = self._count_ones(c_flat, g_flat, shots, bases)
         if "n" in wanted:
-            p, err = binomial_estimate(ones["z"], shots)
+            p, err = self._probability_of_one(ones["z"], shots, "z")
             out["n"], out["n_stderr"] = p.reshape(shape), err.reshape(shape)
         if "x" in wanted:
-            p, err = binomial_estimate(ones["x"], shots)
+            p, err = self._probability_of_one(ones["x"], shots, "x")
             out["x"], out["x_stderr"] = (1.0 - 2.0 * p).reshape(shape), 2.0 * err.reshape(shape)
         return BatchResult(**out, shots=shots)
+
+    def _probability_of_one(
+        self, ones: np.ndarray, shots: int, basis: str
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Estimate of each unit's probability of a 1 in ``basis`` and its standard error
+        from ``ones`` out of ``shots`` (binomial; override to mitigate readout errors)."""
+        return binomial_estimate(ones, shots)
 
     def estimate(self, c: object, gamma: object, shots: int | None = None) -> BatchResult:
         """``<n>`` and ``<X>`` with standard errors: ``execute`` without samples."""
@@ -210,6 +217,27 @@ class Backend(ABC):
         """
         bits = self._measure(c, gamma, shots, bases)
         return {b: bits[b].sum(axis=0, dtype=np.int64) for b in bases}
+
+    @property
+    def kind(self) -> str:
+        """What runs the circuits: ``"closed form"``, ``"simulator"``, ``"simulator with noise
+        model"``, ``"fake device (noise model, local)"`` or ``"QPU"``."""
+        noisy = getattr(self, "noise_model", None) is not None
+        return "simulator with noise model" if noisy else "simulator"
+
+    def describe(self) -> dict:
+        """Provenance of this backend as plain JSON values: name, kind, class, units per
+        circuit and the versions of the quantum packages. Backends add what they know (the
+        device, the qubit layout, its calibration data, job ids); never credentials."""
+        from backends.provenance import package_versions
+
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "class": f"{type(self).__module__}.{type(self).__qualname__}",
+            "units_per_circuit": getattr(self, "units_per_circuit", None),
+            "versions": package_versions(),
+        }
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"

@@ -21,6 +21,7 @@ class ExactBackend(Backend):
     """Closed-form expectations; ideal Bernoulli shot noise when ``shots`` is given."""
 
     name = "exact"
+    kind = "closed form"
 
     def density_matrices(self, c: object, gamma: object) -> np.ndarray:
         """Gibbs states of every unit, shape ``(*batch_shape, 2, 2)``.

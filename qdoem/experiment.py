@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from qdoem.data import Dataset, load_dataset
-from qdoem.errors import CheckpointError, ConfigError
+from qdoem.errors import BackendError, CheckpointError, ConfigError
 from qdoem.models import MODELS, LayeredModel, build_model, model_from_state
 from qdoem.training import (
     RunDir,
@@ -68,6 +68,8 @@ DEFAULTS: dict[str, Any] = {
     "grid_steps": 1000,
     # sampler, backend (None: closed form), shots, ...: the training settings.
     **TrainConfig().to_dict(),
+    # Constructor options of the backend (units_per_circuit, mitigation, layout, ...).
+    "backend_options": {},
 }
 
 
@@ -202,8 +204,9 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
         from backends import get_backend
 
         try:
-            get_backend(config["backend"])  # fail now, with the install hint, not mid-run
-        except ImportError:
+            # fail now, with the install hint, not mid-run
+            get_backend(config["backend"], **config["backend_options"])
+        except (ImportError, BackendError):  # BackendError: no account; its message says so
             raise
         except Exception as err:  # a bad name, or an account or service that does not answer
             raise ConfigError(
@@ -211,6 +214,10 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
                 if not isinstance(err, ValueError)
                 else f"backend {config['backend']!r}: {err}"
             ) from err
+    elif config["backend_options"]:
+        raise ConfigError(
+            f"backend_options {config['backend_options']!r} need a backend (backend = ...)"
+        )
     run_dir = Path(config["run_dir"] or ".")
     existing = next(p for p in (run_dir, *run_dir.parents) if p.exists())  # "." exists
     if not existing.is_dir():
@@ -325,6 +332,8 @@ def train(
     allow_changes: bool = False,
     progress: bool = True,
     stop_after: int | None = None,
+    estimator=None,
+    checkpoint_each_step: bool = False,
 ) -> Trainer:
     """Train (or resume) the run described by ``config``; writes everything to its run dir.
 
@@ -339,6 +348,14 @@ def train(
     The first Ctrl-C or SIGTERM stops training at the next step boundary after writing a
     checkpoint of it (:func:`~qdoem.training.trainer.stop_on_signals`), then raises
     :class:`~qdoem.errors.TrainingInterrupted`.
+
+    ``estimator`` injects the quantum statistics' estimator (``qdoem submit`` passes one on a
+    device opened in a Batch or Session); by default it is built from ``backend``,
+    ``backend_options`` and ``shots``. With ``checkpoint_each_step`` (a circuit backend only) a
+    checkpoint is written before every step's jobs, so a job that keeps failing leaves a run that
+    resumes at its step. ``backend.json`` records the provenance of the statistics
+    (:func:`backends.provenance.run_record`), rewritten after every epoch and when the call ends,
+    however it ends.
     """
     run = RunDir(config["run_dir"])
     if resume:
@@ -367,7 +384,17 @@ def train(
             f"dataset {config['dataset']!r} is not binary; use a binarized variant "
             f"(model {config['model']!r} has {{0,1}} visible units)"
         )
-    trainer = Trainer(model, TrainConfig.from_dict(config), run_dir=run.path)
+    if estimator is None and config["backend"] is not None:
+        from backends import get_backend
+        from qdoem.estimators import make_estimator
+
+        backend = get_backend(config["backend"], seed=config["seed"], **config["backend_options"])
+        estimator = make_estimator(backend, config["shots"], config["seed"])
+    trainer = Trainer(model, TrainConfig.from_dict(config), run_dir=run.path, estimator=estimator)
+    if checkpoint_each_step:
+        if not hasattr(trainer.estimator, "add_step_hook"):
+            raise ConfigError("checkpoint_each_step needs a circuit backend (backend = ...)")
+        trainer.estimator.add_step_hook(trainer.save_checkpoint)
     run.create()
     if resume:
         run.remove_temporaries()
@@ -383,13 +410,58 @@ def train(
     if not resume:
         # An epoch-0 checkpoint: a run interrupted during its first epoch can still resume.
         trainer.save_checkpoint()
-    with stop_on_signals(trainer):
-        trainer.fit(dataset.data, progress=progress, stop_after=stop_after)
+    record_backend = _provenance_writer(run, trainer, resume)
+    record_backend("running")
+    outcome = "stopped"
+    try:
+        with stop_on_signals(trainer):
+            trainer.fit(
+                dataset.data,
+                progress=progress,
+                stop_after=stop_after,
+                on_epoch=lambda t, r: record_backend("running"),
+            )
+        outcome = "finished" if trainer.epoch >= trainer.config.epochs else "stopped"
+    except KeyboardInterrupt:  # TrainingInterrupted included: a checkpoint was written
+        outcome = "interrupted"
+        raise
+    except BaseException as err:
+        outcome = f"failed: {type(err).__name__}"
+        raise
+    finally:
+        record_backend(outcome)
     if trainer.history:
         save_learning_curves(trainer.history, run.curves_png)
     samples = model.sample(config["grid_samples"], steps=config["grid_steps"], seed=config["seed"])
     save_sample_grid(dataset.to_images(samples), run.samples_png, dataset.image_shape)
     return trainer
+
+
+def _provenance_writer(run: RunDir, trainer: Trainer, resume: bool):
+    """A function ``write(outcome)`` that (re)writes the run's ``backend.json`` for this call."""
+    import time
+
+    from backends.provenance import now, run_record
+
+    previous = run.read_backend() if resume else None
+    started, start = now(), time.perf_counter()
+    resumed_from = {"epoch": trainer.epoch, "step": trainer.step} if resume else None
+
+    def write(outcome: str) -> None:
+        run.write_backend(
+            run_record(
+                trainer.estimator,
+                previous,
+                started=started,
+                resumed_from=resumed_from,
+                wall_time_s=round(time.perf_counter() - start, 3),
+                outcome=outcome,
+                epoch=trainer.epoch,
+                step=trainer.step,
+            )
+        )
+
+    return write
 
 
 def load_run(run_dir: str | os.PathLike, device: str | None = None):

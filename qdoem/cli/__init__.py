@@ -36,6 +36,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "evaluate",
     "compare",
     "backends",
+    "submit",
 )
 
 

@@ -99,13 +99,21 @@ class BackendEstimator:
         self.retries_ = 0
         self.units_ = 0
         self.seconds_ = 0.0
+        self._step_hooks: list[Callable[[], None]] = []
 
     @property
     def name(self) -> str:
         return getattr(self.backend, "name", type(self.backend).__name__)
 
+    def add_step_hook(self, hook: Callable[[], None]) -> None:
+        """Call ``hook()`` at every :meth:`start_step`, before any job of the step (``qdoem
+        submit`` saves a checkpoint there, so a failed job resumes at its step)."""
+        self._step_hooks.append(hook)
+
     def start_step(self, epoch: int, step: int) -> None:
-        """Tie the backend's random stream to ``(seed, epoch, step)``."""
+        """Run the step hooks, then tie the backend's random stream to ``(seed, epoch, step)``."""
+        for hook in self._step_hooks:
+            hook()
         if hasattr(self.backend, "reseed"):
             self.backend.reseed(derive_seed(self.seed, epoch, step, ESTIMATOR))
 

@@ -4,6 +4,8 @@ Layout::
 
     run_dir/
         config.json      resolved configuration (everything needed to rebuild the run)
+        backend.json     provenance of the quantum statistics: backend name and kind, package
+                         versions, shots, qubit layout, calibration snapshot, job ids, calls
         metrics.jsonl    one JSON object per epoch
         checkpoint.pt    latest model + trainer state (written atomically)
         checkpoint.prev.pt   the checkpoint before it (the fallback when the newest is unreadable)
@@ -38,6 +40,7 @@ class RunDir:
     config = property(lambda self: self.path / "config.json")
     metrics = property(lambda self: self.path / "metrics.jsonl")
     changes = property(lambda self: self.path / "changes.jsonl")
+    backend = property(lambda self: self.path / "backend.json")
     checkpoint = property(lambda self: self.path / "checkpoint.pt")
     previous_checkpoint = property(lambda self: self.path / "checkpoint.prev.pt")
     samples_png = property(lambda self: self.path / "samples.png")
@@ -59,6 +62,18 @@ class RunDir:
         if not isinstance(config, dict):
             raise CheckpointError(f"run config {self.config} is not a JSON object")
         return config
+
+    def write_backend(self, record: dict[str, Any]) -> None:
+        """Write the provenance record ``backend.json`` (:func:`backends.provenance.run_record`)."""
+        atomic_write_text(self.backend, json.dumps(record, indent=2, sort_keys=True) + "\n")
+
+    def read_backend(self) -> dict[str, Any] | None:
+        """The provenance record, or None when there is none (or it is unreadable)."""
+        try:
+            record = json.loads(self.backend.read_text())
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+            return None
+        return record if isinstance(record, dict) else None
 
     def remove_temporaries(self) -> None:
         """Delete the temporary files of writes that were killed (``.tmp-*``)."""
