@@ -14,11 +14,11 @@ def result(tmp_path_factory):
     args += ["--max-evals", "4000", "--lr-sweep", "1", "--lr-size", "4", "--lr-max-evals", "500"]
     args += ["--doem-visible", "5", "--doem-hidden", "2", "--doem-esteps", "2", "--out", str(out)]
     assert ablation.main(args) == 0
-    return json.loads((out / "ablation.json").read_text()), (out / "report.md").read_text()
+    return json.loads((out / "ablation.json").read_text()), (out / "report.md").read_text(), out
 
 
 def test_every_method_ran_every_seed_and_reached_the_loosest_target(result):
-    data, _ = result
+    data = result[0]
     (size,) = data["sizes"]
     assert set(size["runs"]) == set(ablation.method_table([3, 10]))
     for name, runs in size["runs"].items():
@@ -29,7 +29,7 @@ def test_every_method_ran_every_seed_and_reached_the_loosest_target(result):
 
 
 def test_targets_sit_between_start_and_best(result):
-    data, _ = result
+    data = result[0]
     size = data["sizes"][0]
     for seed in size["seeds"]:
         assert seed["kl_star"] == min(seed["ref_kls"])
@@ -60,7 +60,7 @@ def test_doem_counts_m_step_evaluations_and_e_steps(result):
 
 
 def test_report_has_one_row_per_method_and_the_sweep_and_large_runs(result):
-    data, report = result
+    data, report, out = result
     assert "| method | s/eval (median) | evals to 50% |" in report
     for name in ablation.method_table([3, 10]):
         assert f"| {name} |" in report
@@ -69,3 +69,6 @@ def test_report_has_one_row_per_method_and_the_sweep_and_large_runs(result):
     kls = [r["kl_mixture"] for r in large["esteps"]]
     assert len(kls) == 3 and kls[-1] < kls[0]
     assert "python -m bench.q1_speed.ablation --sizes 4" in report
+    assert "| Full QBM, GA / closed form, GA |" in report  # cost per evaluation
+    assert "| DO-EM L-BFGS M-step (10 it) |" in report.split("E-steps to each target")[1]
+    assert ablation.report_from_json(out / "ablation.json") == report
