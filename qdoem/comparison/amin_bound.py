@@ -27,7 +27,13 @@ from scipy.linalg import eigh
 
 from qdoem.comparison.full_qbm import hamiltonian
 from qdoem.theory.bits import basis_states, state_index
-from qdoem.theory.qrbm import QRBMParams, check_visible, check_weights, statistics
+from qdoem.theory.qrbm import (
+    QRBMParams,
+    check_visible,
+    check_weights,
+    log_unnormalised_marginal,
+    statistics,
+)
 
 
 def negative_phase(p: QRBMParams) -> tuple[float, np.ndarray]:
@@ -52,6 +58,21 @@ def bound_gradient(v: np.ndarray, q: np.ndarray, p: QRBMParams) -> np.ndarray:
     v = check_visible(v, p.n_visible)
     q = check_weights(q, v.shape[0])
     return statistics(v, q, p) - negative_phase(p)[1]
+
+
+def bound_value_and_gradient(
+    v: np.ndarray, q: np.ndarray, p: QRBMParams
+) -> tuple[float, np.ndarray]:
+    """(L~, dL~/dtheta) with one exact diagonalisation (the negative phase), for L-BFGS.
+
+    The positive phase is closed form, as in Amin et al.'s restricted QBM: the clamped
+    log Tr exp(-H_v) of uncoupled hidden qubits is log p*(v) (:func:`clamped_log_partition` is
+    its dense check).
+    """
+    v = check_visible(v, p.n_visible)
+    q = check_weights(q, v.shape[0])
+    log_z, model = negative_phase(p)
+    return float(q @ log_unnormalised_marginal(v, p) - log_z), statistics(v, q, p) - model
 
 
 def clamped_log_partition(v: np.ndarray, p: QRBMParams) -> np.ndarray:

@@ -74,22 +74,39 @@ def log_likelihood(v: np.ndarray, q: np.ndarray, p: QRBMParams) -> float:
     """sum_v q(v) log p(v) with p(v) = <v|Tr_L exp(-H)|v> / Tr exp(-H), by diagonalisation."""
     v = check_visible(v, p.n_visible)
     q = check_weights(q, v.shape[0])
-    lam, u, w = _spectrum(p)
-    diag = (u * u) @ w  # <s|exp(-H)|s> (shifted)
-    pstar = diag.reshape(2**p.n_visible, 2**p.n_hidden).sum(1)
-    log_p = np.log(pstar[state_index(v)]) - np.log(w.sum())
-    return float(q @ log_p)
+    _, u, w = _spectrum(p)
+    return _log_likelihood(q, state_index(v), _pstar(u, w, p), w)
+
+
+def _pstar(u: np.ndarray, w: np.ndarray, p: QRBMParams) -> np.ndarray:
+    """p*(v) = <v|Tr_L exp(-H)|v> for every visible state (shifted like ``w``)."""
+    return ((u * u) @ w).reshape(2**p.n_visible, 2**p.n_hidden).sum(1)
+
+
+def _log_likelihood(q: np.ndarray, rows: np.ndarray, pstar: np.ndarray, w: np.ndarray) -> float:
+    """sum_v q(v) [log p*(v) - log Z]; the common shift of p* and Z = sum(w) cancels."""
+    return float(q @ (np.log(pstar[rows]) - np.log(w.sum())))
 
 
 def exact_gradient(v: np.ndarray, q: np.ndarray, p: QRBMParams) -> np.ndarray:
     """dL/dtheta of L = sum_v q(v) log p(v) through the full density matrix (see module notes)."""
+    return log_likelihood_and_gradient(v, q, p)[1]
+
+
+def log_likelihood_and_gradient(
+    v: np.ndarray, q: np.ndarray, p: QRBMParams
+) -> tuple[float, np.ndarray]:
+    """(L, dL/dtheta) from one dense diagonalisation: :func:`log_likelihood` and
+    :func:`exact_gradient` share the spectrum (L-BFGS needs both at every evaluation)."""
     v = check_visible(v, p.n_visible)
     q = check_weights(q, v.shape[0])
     m, k = p.n_visible, p.n_hidden
     lam, u, w = _spectrum(p)
-    pstar = ((u * u) @ w).reshape(2**m, 2**k).sum(1)
+    pstar = _pstar(u, w, p)
+    rows = state_index(v)
+    value = _log_likelihood(q, rows, pstar, w)
     b_vis = np.zeros(2**m)
-    np.add.at(b_vis, state_index(v), q)
+    np.add.at(b_vis, rows, q)
     b_diag = np.repeat(b_vis / pstar, 2**k)  # B = sum_v q(v)/p*(v) |v><v| (x) I_L
     b_tilde = u.T @ (b_diag[:, None] * u)
     # Divided differences of exp(-x) (shifted); the diagonal limit is -exp(-lam).
@@ -103,4 +120,4 @@ def exact_gradient(v: np.ndarray, q: np.ndarray, p: QRBMParams) -> np.ndarray:
     del f, b_tilde
     inner[np.diag_indices_from(inner)] += w / w.sum()  # + rho: the -d log Z term
     a = u @ inner @ u.T
-    return -operator_traces(a, m, k)
+    return value, -operator_traces(a, m, k)

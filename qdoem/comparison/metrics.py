@@ -8,10 +8,12 @@ log p*(v); log Z is the chunked exact enumeration over 2^n_visible states.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from qdoem.theory.bits import basis_states
 from qdoem.theory.qrbm import (
     QRBMParams,
     check_visible,
@@ -33,6 +35,36 @@ def kl_to_data(v: np.ndarray, q: np.ndarray, p: QRBMParams, log_z: float | None 
     nz = q > 0
     log_p = log_unnormalised_marginal(v[nz], p) - log_z
     return float(np.sum(q[nz] * (np.log(q[nz]) - log_p)))
+
+
+def kl_from_distribution(
+    probabilities: Callable[[np.ndarray], np.ndarray],
+    p: QRBMParams,
+    log_z: float | None = None,
+    chunk: int = 2**16,
+) -> float:
+    """KL(P || p_model) for a distribution P given on all 2^n_visible states, by enumeration.
+
+    KL = sum_v P(v) [log P(v) - log p*(v)] + log Z, streamed over chunks of ``chunk`` states
+    (the high bits of v fixed per chunk), so 2^24 states need O(chunk * n_visible) memory.
+    ``probabilities`` maps an (N, n_visible) 0/1 array to P(v), e.g.
+    :meth:`qdoem.data.synthetic.BernoulliMixture.probabilities`.
+    """
+    m = p.n_visible
+    n_low = min(m, max(int(np.log2(chunk)), 0))
+    v_low = basis_states(n_low)
+    if log_z is None:
+        log_z = log_partition(p)
+    total, mass = 0.0, 0.0
+    for v_high in basis_states(m - n_low):
+        v = np.hstack([np.broadcast_to(v_high, (len(v_low), m - n_low)), v_low])
+        prob = np.asarray(probabilities(v), dtype=np.float64)
+        nz = prob > 0
+        total += float(prob[nz] @ (np.log(prob[nz]) - log_unnormalised_marginal(v[nz], p)))
+        mass += float(prob.sum())
+    if not np.isclose(mass, 1.0, atol=1e-9):
+        raise ValueError(f"probabilities must sum to 1 over the 2^{m} states, got {mass!r}")
+    return total + log_z
 
 
 @dataclass

@@ -148,7 +148,9 @@ class BernoulliMixture:
         v = np.asarray(v, dtype=np.float64)
         if v.shape[-1] != self.n_visible:
             raise ValueError(f"v must have {self.n_visible} columns, got shape {v.shape}")
-        d = np.abs(v[..., None, :] - self.modes).sum(-1)  # Hamming distance to each mode
+        modes = self.modes
+        # Hamming distance to each mode, |v - mu| = v + mu - 2 v.mu for bits (no (.., M, n) copy)
+        d = v.sum(-1)[..., None] + modes.sum(-1) - 2.0 * (v @ modes.T)
         n = self.n_visible
         return np.mean(self.p ** (n - d) * (1.0 - self.p) ** d, axis=-1)
 

@@ -229,6 +229,17 @@ def model_statistics(
     return log_z, (acc / z if with_stats else None)
 
 
+def log_likelihood_and_gradient(
+    v: np.ndarray, q: np.ndarray, p: QRBMParams
+) -> tuple[float, np.ndarray]:
+    """Closed-form (L, dL/dtheta) of L = sum_v q(v) log p(v), from one enumeration of log Z.
+
+    L = sum_v q(v) log p*(v) - log Z; dL/dtheta = data statistics minus model statistics.
+    """
+    log_z, model = model_statistics(p)
+    return float(q @ log_unnormalised_marginal(v, p) - log_z), statistics(v, q, p) - model
+
+
 def log_likelihood_gradient(v: np.ndarray, q: np.ndarray, p: QRBMParams) -> np.ndarray:
     """Closed-form gradient of sum_v q(v) log p(v): data statistics minus model statistics."""
     return statistics(v, q, p) - model_statistics(p)[1]
@@ -249,6 +260,12 @@ def q_function(x: np.ndarray, s_eta: np.ndarray, n_visible: int, n_hidden: int):
 
 def m_step(s_eta: np.ndarray, p_old: QRBMParams, max_iter: int = 10) -> QRBMParams:
     """Maximise the concave Q from theta_old with at most ``max_iter`` L-BFGS iterations."""
+    return m_step_result(s_eta, p_old, max_iter)[0]
+
+
+def m_step_result(s_eta: np.ndarray, p_old: QRBMParams, max_iter: int = 10):
+    """:func:`m_step` and scipy's ``OptimizeResult`` (``nfev``: evaluations of Q, each one
+    enumeration of log Z; ``nit``: L-BFGS iterations)."""
     if not isinstance(max_iter, int | np.integer) or max_iter < 1:
         raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
     m, k = p_old.n_visible, p_old.n_hidden
@@ -265,7 +282,7 @@ def m_step(s_eta: np.ndarray, p_old: QRBMParams, max_iter: int = 10) -> QRBMPara
         options={"maxiter": int(max_iter), "gtol": 1e-10, "ftol": 1e-14},
     )
     # L-BFGS's line search only accepts decreases of -Q, so Q(res.x) >= Q(theta_old).
-    return QRBMParams.from_vector(res.x, m, k)
+    return QRBMParams.from_vector(res.x, m, k), res
 
 
 def one_step_gradient(v: np.ndarray, q: np.ndarray, p: QRBMParams) -> np.ndarray:

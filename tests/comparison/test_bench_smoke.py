@@ -58,3 +58,13 @@ def test_dbm_speed_quick(tmp_path):
     assert 0 < report["matmul_peak_gflops"] < float("inf")
     assert report["threads"] == 1
     assert "<= 1.10" in (tmp_path / "report.md").read_text()
+
+
+def test_sizes_alone_add_no_stretch_runs():
+    """`python -m bench.q1_speed --sizes 8 10 12` (the README's command) runs just those sizes;
+    the 20/24-visible stretch belongs to the full default run (issue 14)."""
+    from bench.q1_speed.run import parse_args
+
+    assert parse_args(["--sizes", "8", "10", "12"]).visible_stretch == []
+    assert parse_args([]).visible_stretch == [20, 24]
+    assert parse_args(["--sizes", "8", "--visible-stretch", "20"]).visible_stretch == [20]

@@ -78,3 +78,25 @@ def test_bad_training_arguments():
         train_doem_one_step(v, q, p, lr=0.0, epochs=1)
     with pytest.raises(ValueError, match="max_iter"):
         m_step(np.zeros(p.size), p, max_iter=0)
+
+
+def test_kl_from_distribution_matches_direct_enumeration():
+    """KL(mixture || model) streamed in chunks equals the sum over all states at once."""
+    from qdoem.comparison.metrics import kl_from_distribution
+    from qdoem.theory.qrbm import log_unnormalised_marginal
+
+    mix = BernoulliMixture(6, n_modes=3, p=0.8, seed=1)
+    p = init_params(6, 3, seed=2, w_scale=0.7)
+    states = visible_states(6)
+    probs = mix.probabilities(states)
+    direct = probs @ (np.log(probs) - log_unnormalised_marginal(states, p)) + log_partition(p)
+    assert kl_from_distribution(mix.probabilities, p, chunk=8) == pytest.approx(direct, rel=1e-12)
+    assert direct > 0
+
+
+def test_kl_from_distribution_refuses_an_unnormalised_distribution():
+    from qdoem.comparison.metrics import kl_from_distribution
+
+    p = init_params(3, 2)
+    with pytest.raises(ValueError, match="sum to 1"):
+        kl_from_distribution(lambda v: np.full(len(v), 0.5), p)
