@@ -37,6 +37,7 @@ __all__ = [
     "load_config_file",
     "load_run",
     "load_run_dataset",
+    "load_snapshot",
     "resolve_config",
     "train",
 ]
@@ -321,6 +322,7 @@ def train(
     allow_changes: bool = False,
     progress: bool = True,
     stop_after: int | None = None,
+    snapshot_every: int | None = None,
 ) -> Trainer:
     """Train (or resume) the run described by ``config``; writes everything to its run dir.
 
@@ -335,7 +337,13 @@ def train(
     The first Ctrl-C or SIGTERM stops training at the next step boundary after writing a
     checkpoint of it (:func:`~qdoem.training.trainer.stop_on_signals`), then raises
     :class:`~qdoem.errors.TrainingInterrupted`.
+
+    ``snapshot_every`` (N): after every N-th epoch and the last, the model is also saved to
+    ``snapshots/epoch_XXXX.pt`` (:meth:`~qdoem.training.RunDir.write_snapshot`), for FID
+    curves (``qdoem evaluate --fid-curve``).
     """
+    if snapshot_every is not None and snapshot_every < 1:
+        raise ConfigError(f"snapshot_every must be >= 1, got {snapshot_every!r}")
     run = RunDir(config["run_dir"])
     if resume:
         if not run.has_checkpoint():
@@ -379,8 +387,15 @@ def train(
     if not resume:
         # An epoch-0 checkpoint: a run interrupted during its first epoch can still resume.
         trainer.save_checkpoint()
+    on_epoch = None
+    if snapshot_every is not None:
+
+        def on_epoch(trainer: Trainer, record: dict[str, Any]) -> None:
+            if trainer.epoch % snapshot_every == 0 or trainer.epoch == trainer.config.epochs:
+                run.write_snapshot(trainer.epoch, trainer.step, trainer.model.state_dict())
+
     with stop_on_signals(trainer):
-        trainer.fit(dataset.data, progress=progress, stop_after=stop_after)
+        trainer.fit(dataset.data, progress=progress, stop_after=stop_after, on_epoch=on_epoch)
     if trainer.history:
         save_learning_curves(trainer.history, run.curves_png)
     samples = model.sample(config["grid_samples"], steps=config["grid_steps"], seed=config["seed"])
@@ -398,6 +413,17 @@ def load_run(run_dir: str | os.PathLike, device: str | None = None):
         return model_from_state(state["model"], device), config
     except (ValueError, KeyError, TypeError) as err:
         raise CheckpointError(f"checkpoint {path} cannot be loaded: {err}") from err
+
+
+def load_snapshot(path: str | os.PathLike, device: str | None = None) -> tuple[LayeredModel, int]:
+    """``(model, epoch)`` from a snapshot file (``snapshots/epoch_XXXX.pt`` of a run)."""
+    from qdoem.training.rundir import read_snapshot
+
+    state = read_snapshot(path)
+    try:
+        return model_from_state(state["model"], device), int(state["epoch"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise CheckpointError(f"snapshot {path} cannot be loaded: {err}") from err
 
 
 def _check_checkpoint_model(state: dict[str, Any], config: dict[str, Any], path: Path) -> None:

@@ -23,6 +23,7 @@ __all__ = [
     "from_bits",
     "load_celeba32",
     "load_idx_images",
+    "load_idx_labels",
     "standardization_stats",
     "to_bits",
 ]
@@ -52,18 +53,28 @@ def _missing(root: Path, name: str, detail: str) -> FileNotFoundError:
     )
 
 
-def load_idx_images(name: str, root: str | os.PathLike, split: str, download: bool) -> Tensor:
-    """uint8 images ``(N, 28, 28)`` of MNIST or Fashion-MNIST via torchvision."""
+def _idx_dataset(name: str, root: str | os.PathLike, split: str, download: bool):
     import torchvision
 
     if split not in _FILES:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     cls = getattr(torchvision.datasets, _TORCHVISION[name])
     try:
-        ds = cls(root=os.fspath(root), train=split == "train", download=download)
+        return cls(root=os.fspath(root), train=split == "train", download=download)
     except (RuntimeError, OSError) as err:  # torchvision: "Dataset not found", or no network
         raise _missing(Path(root), name, " and ".join(_FILES[split])) from err
-    return ds.data
+
+
+def load_idx_images(name: str, root: str | os.PathLike, split: str, download: bool) -> Tensor:
+    """uint8 images ``(N, 28, 28)`` of MNIST or Fashion-MNIST via torchvision."""
+    return _idx_dataset(name, root, split, download).data
+
+
+def load_idx_labels(name: str, root: str | os.PathLike, split: str, download: bool) -> Tensor:
+    """int64 class labels ``(N,)`` of MNIST or Fashion-MNIST, in the order of
+    :func:`load_idx_images` (so the first ``limit`` rows of a dataset have the first ``limit``
+    labels)."""
+    return _idx_dataset(name, root, split, download).targets.long()
 
 
 def _image_files(folder: Path) -> list[Path]:

@@ -1,5 +1,31 @@
-"""Evaluation: log-likelihood estimates with brackets and diagnostics."""
+"""Evaluation: log-likelihood estimates with brackets and diagnostics, and FID."""
 
+from qdoem.metrics.fid import (
+    DOMAIN_DATASETS,
+    INCEPTION_WEIGHTS_FILE,
+    DomainClassifier,
+    FIDResult,
+    default_cache_dir,
+    fid_score,
+    frechet_distance,
+    get_extractor,
+    inception_weights_path,
+    save_fid_curve,
+)
 from qdoem.metrics.likelihood import MIN_ESS_FRACTION, LikelihoodReport, likelihood_report
 
-__all__ = ["LikelihoodReport", "MIN_ESS_FRACTION", "likelihood_report"]
+__all__ = [
+    "DOMAIN_DATASETS",
+    "DomainClassifier",
+    "FIDResult",
+    "INCEPTION_WEIGHTS_FILE",
+    "LikelihoodReport",
+    "MIN_ESS_FRACTION",
+    "default_cache_dir",
+    "fid_score",
+    "frechet_distance",
+    "get_extractor",
+    "inception_weights_path",
+    "likelihood_report",
+    "save_fid_curve",
+]
