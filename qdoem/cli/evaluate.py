@@ -149,7 +149,7 @@ def fid_setup(
 ):
     """``(extractor, fallback, dataset, reference)`` for the FID of a run: the feature map
     (:func:`qdoem.metrics.get_extractor`), the split's dataset (all of it, whatever the
-    run's ``limit``; the first ``limit`` images if given) and its images in [0, 1].
+    run's ``limit``; the first ``limit`` images if given) and the features of its images.
     ``classifier``: options of :class:`qdoem.metrics.DomainClassifier`."""
     from qdoem.experiment import load_run_dataset
     from qdoem.metrics import get_extractor
@@ -167,7 +167,7 @@ def fid_setup(
         device=config.get("device") or "cpu",
         **(classifier or {}),
     )
-    return extractor, fallback, dataset, dataset.to_images(dataset.data)
+    return extractor, fallback, dataset, extractor.features(dataset.to_images(dataset.data))
 
 
 def model_fid(model, setup, *, n_samples: int, steps=None, seed=0, sampler="exact", local=False):

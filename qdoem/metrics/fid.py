@@ -74,6 +74,9 @@ DOMAIN_DATASETS = {
     "fashion_mnist": "fashion_mnist",
     "binarized_fashion_mnist": "fashion_mnist",
 }
+#: Default training epochs of the domain classifier per image set: Fashion-MNIST needs a third
+#: to clear the issue's 88% test accuracy with a margin (2 epochs measured 88.3%).
+CLASSIFIER_EPOCHS = {"mnist": 2, "fashion_mnist": 3}
 #: Bumped whenever the classifier's architecture or training changes (invalidates caches).
 _CLASSIFIER_VERSION = 1
 
@@ -166,15 +169,23 @@ def _pytorch_fid(module: str):
         ) from err
 
 
-def fid_score(samples: Tensor, reference: Tensor, extractor, fallback: str | None = None):
+def fid_score(
+    samples: Tensor,
+    reference: Tensor | np.ndarray,
+    extractor,
+    fallback: str | None = None,
+) -> FIDResult:
     """:class:`FIDResult` of ``samples`` against ``reference`` (rows of pixels in [0, 1]) in
-    the feature space of ``extractor`` (from :func:`get_extractor`)."""
-    fa, fb = extractor.features(samples), extractor.features(reference)
+    the feature space of ``extractor`` (from :func:`get_extractor`). ``reference`` may also be
+    the reference's features (a numpy array from ``extractor.features``), computed once for
+    many sample sets."""
+    fa = extractor.features(samples)
+    fb = reference if isinstance(reference, np.ndarray) else extractor.features(reference)
     return FIDResult(
         value=frechet_distance(fa, fb),
         extractor=extractor.name,
         n_samples=int(samples.shape[0]),
-        n_reference=int(reference.shape[0]),
+        n_reference=int(fb.shape[0]),
         feature_dim=int(fa.shape[1]),
         extractor_info=extractor.info(),
         fallback=fallback,
@@ -299,7 +310,8 @@ class DomainClassifier:
         (binarised for the binarised variants), mapped to pixels by ``Dataset.to_images``.
     dataset_options : dict, optional
         Options of :func:`qdoem.data.load_dataset` (e.g. ``binarize_mode``).
-    epochs, batch_size, learning_rate : training settings (Adam).
+    epochs, batch_size, learning_rate : training settings (Adam); ``epochs`` defaults to
+        :data:`CLASSIFIER_EPOCHS` of the image set.
     limit : int, optional
         Train on the first ``limit`` training images only (tests).
     seed, threads : int
@@ -326,7 +338,7 @@ class DomainClassifier:
         dataset: str,
         dataset_options: dict[str, Any] | None = None,
         *,
-        epochs: int = 2,
+        epochs: int | None = None,
         batch_size: int = 128,
         learning_rate: float = 1e-3,
         limit: int | None = None,
@@ -356,14 +368,17 @@ class DomainClassifier:
                 f"domain FID has a classifier for {sorted(DOMAIN_DATASETS)}, not dataset "
                 f"{self.dataset!r} (use --fid inception)"
             )
-        for name in ("epochs", "batch_size", "threads"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        epochs = CLASSIFIER_EPOCHS[DOMAIN_DATASETS[key]] if self.epochs is None else self.epochs
+        for name, value in (("epochs", epochs), ("batch_size", self.batch_size)):
+            if int(value) < 1:
+                raise ValueError(f"{name} must be >= 1, got {value!r}")
+        if int(self.threads) < 1:
+            raise ValueError(f"threads must be >= 1, got {self.threads!r}")
         return {
             "version": _CLASSIFIER_VERSION,
             "dataset": key,
             "dataset_options": dict(sorted((self.dataset_options or {}).items())),
-            "epochs": int(self.epochs),
+            "epochs": int(epochs),
             "batch_size": int(self.batch_size),
             "learning_rate": float(self.learning_rate),
             "limit": self.limit,
