@@ -291,7 +291,8 @@ def write_report(args, rows: list[dict]) -> None:
         f"{s['raise_points']} test images, {s['test_limit'] or 10000} test images |",
         f"| seeds | >= 2 | {sorted({r['seed'] for r in rows})} |",
         f"| device | - | {rows[0]['device'] if rows else '-'}, {args.threads} torch thread(s) "
-        f"per process, shared 2-core machine; {hours:.2f} CPU-process hours in all |",
+        f"per process, shared 2-core machine (niced); {hours:.2f} h of process wall-clock "
+        "time in all |",
         "",
     ]
     fallbacks = {r["fid"]["fallback"] for r in rows if r["fid"]["fallback"]}

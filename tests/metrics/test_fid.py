@@ -201,3 +201,30 @@ def test_inception_fid_of_a_set_against_itself(mnist_test):
     extractor, fallback = get_extractor("inception", "mnist", (28, 28))
     result = fid_score(mnist_test[:200], mnist_test[:200], extractor)
     assert fallback is None and result.feature_dim == 2048 and abs(result.value) < 1e-3
+
+
+def test_inception_pipeline_with_weights_in_the_hub_cache(tmp_path, mnist_test):
+    """The Inception path end to end with a weights file of the right layout in an empty hub
+    folder (random weights: the real file is not on this machine, so no FID value here)."""
+    import torchvision
+
+    before = torch.hub.get_dir()
+    torch.hub.set_dir(str(tmp_path / "hub"))
+    try:
+        torch.manual_seed(0)
+        net = torchvision.models.inception_v3(
+            weights=None, num_classes=1008, aux_logits=False, init_weights=True
+        )
+        inception_weights_path().parent.mkdir(parents=True)
+        torch.save(net.state_dict(), inception_weights_path())
+        extractor, fallback = get_extractor("auto", "mnist", (28, 28))
+    finally:
+        torch.hub.set_dir(before)
+    assert fallback is None and extractor.name == "inception-v3-pool3"
+    assert extractor.info()["weights"].endswith(INCEPTION_WEIGHTS_FILE)
+    x = mnist_test[:3]
+    features = extractor.features(x)
+    assert features.shape == (3, 2048) and np.isfinite(features).all()
+    assert not np.allclose(features[0], features[1])
+    # As pytorch-fid reads a PNG: 8-bit levels, so a change below half a level changes nothing.
+    np.testing.assert_array_equal(extractor.features((x + 0.4 / 255).clamp(0, 1)), features)
