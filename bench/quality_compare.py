@@ -200,6 +200,33 @@ def run_row(args, variant: str, seed: int) -> dict:
     }
 
 
+def data_floor(args) -> dict:
+    """The FID of ``--fid-samples`` training images (the first ones, binarized) against the
+    test reference: what a perfect model scores at this sample size and feature map. Cached
+    in ``OUT/floor.json`` for the settings."""
+    from qdoem.cli.evaluate import fid_setup
+    from qdoem.experiment import load_run_dataset, resolve_config
+    from qdoem.io import atomic_write_text
+    from qdoem.metrics import fid_score
+
+    path = args.out / "floor.json"
+    if path.is_file():
+        saved = json.loads(path.read_text())
+        if saved.get("settings") == settings(args):
+            return saved
+    config = resolve_config(
+        None, {"dataset": "binarized_mnist", "data_root": args.data_root, "run_dir": "."}
+    )
+    setup = fid_setup(
+        config, args.fid, cache_dir=args.fid_cache, classifier={"limit": args.classifier_limit}
+    )
+    train = load_run_dataset({**config, "limit": args.fid_samples}).data
+    result = fid_score(train, setup[3], setup[0], setup[1])
+    floor = {"settings": settings(args), "fid": result.to_dict()}
+    atomic_write_text(path, json.dumps(floor, indent=2) + "\n")
+    return floor
+
+
 def load_rows(args) -> list[dict]:
     rows = []
     for path in sorted((args.out / "rows").glob("*.json")):
@@ -251,13 +278,14 @@ def _stats(values: list[float]) -> dict:
     }
 
 
-def write_report(args, rows: list[dict]) -> None:
+def write_report(args, rows: list[dict], floor: dict | None = None) -> None:
     from qdoem.io import atomic_write_text
     from qdoem.metrics import save_fid_curve
 
     s = settings(args)
     summary = summarise(rows)
     payload = {"settings": s, "literature": LITERATURE, "summary": summary, "rows": rows}
+    payload["data_floor"] = floor
     atomic_write_text(args.out / "report.json", json.dumps(payload, indent=2) + "\n")
     points = [
         {"epoch": p["epoch"], "fid": p["fid"], "label": f"{r['variant']} s{r['seed']}"}
@@ -305,6 +333,13 @@ def write_report(args, rows: list[dict]) -> None:
             f"{info['sha256'][:12]}...), not the Inception FID: its values are not comparable "
             f"with the paper's."
             + (" Inception was not used: " + "; ".join(sorted(fallbacks)) if fallbacks else ""),
+            "",
+        ]
+    if floor is not None:
+        lines += [
+            f"Data floor: {s['fid_samples']} binarized training images against the same "
+            f"reference score FID {floor['fid']['value']:.2f} (what a perfect model would "
+            f"score at this sample size).",
             "",
         ]
     lines += [
@@ -382,7 +417,7 @@ def main(argv=None) -> None:
                     flush=True,
                 )
                 write_report(args, load_rows(args))
-    write_report(args, load_rows(args))
+    write_report(args, load_rows(args), data_floor(args))
 
 
 if __name__ == "__main__":

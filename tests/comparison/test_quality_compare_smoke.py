@@ -40,6 +40,7 @@ def test_quality_compare_quick(tmp_path):
     by = {(r["variant"], r["seed"]): r["fid"]["value"] for r in report["rows"]}
     expected = [(by["qrbm", s] - by["rbm", s]) / by["rbm", s] for s in (0, 1)]
     assert change["seeds"] == [0, 1] and change["values"] == pytest.approx(expected)
+    assert 0 <= report["data_floor"]["fid"]["value"] < min(by.values())
     text = (out / "report.md").read_text()
     assert "domain FID" in text and "784 x 16" in text and "Salakhutdinov & Murray" in text
     for name in ("fid_curves.png", "samples_rbm_s0.png", "samples_qrbm_s1.png"):
