@@ -579,6 +579,9 @@ def save_fid_curve(points: list[dict[str, Any]], path: str | os.PathLike, title:
     for label in labels:
         mine = sorted((p["epoch"], p["fid"]) for p in points if p.get("label", "") == label)
         ax.plot(*zip(*mine, strict=True), marker="o", label=label or None)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("FID")
     if title:
