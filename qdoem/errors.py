@@ -71,3 +71,9 @@ class PetzNotGuaranteedWarning(UserWarning):
     terms on visible qubits). Outside that class the algorithm still runs, but the
     likelihood may decrease.
     """
+
+
+class FeatureExtractorError(QdoemError, OSError):
+    """An FID feature extractor that cannot be had: the Inception weights are missing and
+    cannot be downloaded, or a cached domain classifier fails its checksum. The message names
+    the file, the folder and what to do."""

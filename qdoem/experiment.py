@@ -37,6 +37,7 @@ __all__ = [
     "load_config_file",
     "load_run",
     "load_run_dataset",
+    "load_snapshot",
     "resolve_config",
     "train",
 ]
@@ -334,6 +335,7 @@ def train(
     stop_after: int | None = None,
     estimator=None,
     checkpoint_each_step: bool = False,
+    snapshot_every: int | None = None,
 ) -> Trainer:
     """Train (or resume) the run described by ``config``; writes everything to its run dir.
 
@@ -356,7 +358,13 @@ def train(
     resumes at its step. ``backend.json`` records the provenance of the statistics
     (:func:`backends.provenance.run_record`), rewritten after every epoch and when the call ends,
     however it ends.
+
+    ``snapshot_every`` (N): after every N-th epoch and the last, the model is also saved to
+    ``snapshots/epoch_XXXX.pt`` (:meth:`~qdoem.training.RunDir.write_snapshot`), for FID
+    curves (``qdoem evaluate --fid-curve``).
     """
+    if snapshot_every is not None and snapshot_every < 1:
+        raise ConfigError(f"snapshot_every must be >= 1, got {snapshot_every!r}")
     run = RunDir(config["run_dir"])
     if resume:
         if not run.has_checkpoint():
@@ -412,15 +420,18 @@ def train(
         trainer.save_checkpoint()
     record_backend = _provenance_writer(run, trainer, resume)
     record_backend("running")
+
+    def on_epoch(trainer: Trainer, record: dict[str, Any]) -> None:
+        record_backend("running")
+        if snapshot_every is not None and (
+            trainer.epoch % snapshot_every == 0 or trainer.epoch == trainer.config.epochs
+        ):
+            run.write_snapshot(trainer.epoch, trainer.step, trainer.model.state_dict())
+
     outcome = "stopped"
     try:
         with stop_on_signals(trainer):
-            trainer.fit(
-                dataset.data,
-                progress=progress,
-                stop_after=stop_after,
-                on_epoch=lambda t, r: record_backend("running"),
-            )
+            trainer.fit(dataset.data, progress=progress, stop_after=stop_after, on_epoch=on_epoch)
         outcome = "finished" if trainer.epoch >= trainer.config.epochs else "stopped"
     except KeyboardInterrupt:  # TrainingInterrupted included: a checkpoint was written
         outcome = "interrupted"
@@ -474,6 +485,17 @@ def load_run(run_dir: str | os.PathLike, device: str | None = None):
         return model_from_state(state["model"], device), config
     except (ValueError, KeyError, TypeError) as err:
         raise CheckpointError(f"checkpoint {path} cannot be loaded: {err}") from err
+
+
+def load_snapshot(path: str | os.PathLike, device: str | None = None) -> tuple[LayeredModel, int]:
+    """``(model, epoch)`` from a snapshot file (``snapshots/epoch_XXXX.pt`` of a run)."""
+    from qdoem.training.rundir import read_snapshot
+
+    state = read_snapshot(path)
+    try:
+        return model_from_state(state["model"], device), int(state["epoch"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise CheckpointError(f"snapshot {path} cannot be loaded: {err}") from err
 
 
 def _check_checkpoint_model(state: dict[str, Any], config: dict[str, Any], path: Path) -> None:

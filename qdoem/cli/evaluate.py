@@ -1,4 +1,5 @@
-"""``qdoem evaluate``: mean log-likelihood of a trained run (exact, or an AIS/RAISE bracket)."""
+"""``qdoem evaluate``: mean log-likelihood of a trained run (exact, or an AIS/RAISE bracket),
+and its FID (``--fid``; per snapshot with ``--fid-curve``)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "for classical models",
     )
     add_qelbo_options(p)
+    add_fid_options(p)
     add_threads_option(p)
     p.set_defaults(func=run)
 
@@ -93,6 +95,10 @@ def run(args: argparse.Namespace) -> int:
     from qdoem.metrics import likelihood_report
 
     model, config = load_run(args.run_dir)
+    if args.fid is not None or args.fid_only or args.fid_curve:
+        run_fid(args, model, config)
+        if args.fid_only:
+            return 0
     data = load_run_dataset(config, split=args.split).data
     if args.limit is not None:
         data = data[: args.limit]
@@ -173,3 +179,151 @@ def run_qelbo(args: argparse.Namespace, model, data) -> int:
             f"{estimate.value - exact:+.6f} ({z:+.2f} standard errors)"
         )
     return 0
+
+
+# --------------------------------------------------------------------------- FID
+
+
+def add_fid_options(p: argparse.ArgumentParser) -> None:
+    from qdoem.sampling import SAMPLERS
+
+    g = p.add_argument_group(
+        "FID",
+        "Frechet distance of model samples to the split's images. inception: the paper's "
+        "protocol (pytorch-fid, InceptionV3 pool3; weights from the torch hub cache, an error "
+        "naming the file when they are absent and cannot be downloaded); domain: the "
+        "features of a small CNN qdoem trains on the training split (offline, cached with a "
+        "checksum, MNIST/Fashion-MNIST family; NOT comparable with Inception FIDs); auto: "
+        "inception when its weights can be had, else domain, and the report says so",
+    )
+    g.add_argument("--fid", choices=["auto", "inception", "domain"], default=None)
+    g.add_argument(
+        "--fid-samples", type=int, default=10000, help="samples drawn (10000 as the paper)"
+    )
+    g.add_argument("--fid-steps", type=int, default=None, help="chain sweeps (1000)")
+    g.add_argument("--fid-sampler", choices=sorted(SAMPLERS), default="exact")
+    g.add_argument(
+        "--fid-local-mode", action="store_true", help="sample as qdoem sample --local-mode"
+    )
+    g.add_argument(
+        "--fid-curve",
+        action="store_true",
+        help="FID of every snapshot in RUN_DIR/snapshots (qdoem train --snapshot-every N): "
+        "fid_curve_SPLIT.json and .png",
+    )
+    g.add_argument("--fid-only", action="store_true", help="skip the log-likelihood")
+    g.add_argument(
+        "--fid-classifier-limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="train the domain classifier on the first N training images only (quicker, "
+        "less accurate; its test accuracy is reported)",
+    )
+    g.add_argument("--fid-cache", default=None, help="domain classifier cache ($QDOEM_FID_CACHE)")
+
+
+def fid_setup(
+    config: dict,
+    kind: str,
+    *,
+    split: str = "test",
+    limit: int | None = None,
+    cache_dir=None,
+    classifier: dict | None = None,
+):
+    """``(extractor, fallback, dataset, reference)`` for the FID of a run: the feature map
+    (:func:`qdoem.metrics.get_extractor`), the split's dataset (all of it, whatever the
+    run's ``limit``; the first ``limit`` images if given) and the features of its images.
+    ``classifier``: options of :class:`qdoem.metrics.DomainClassifier`."""
+    from qdoem.experiment import load_run_dataset
+    from qdoem.metrics import get_extractor
+
+    dataset = load_run_dataset({**config, "limit": limit}, split=split)
+    if dataset.image_shape is None:
+        raise ValueError(f"FID needs images; dataset {config['dataset']!r} has none")
+    extractor, fallback = get_extractor(
+        kind,
+        config["dataset"],
+        dataset.image_shape,
+        dataset_options=config["dataset_options"],
+        root=config["data_root"],
+        cache_dir=cache_dir,
+        device=config.get("device") or "cpu",
+        **(classifier or {}),
+    )
+    return extractor, fallback, dataset, extractor.features(dataset.to_images(dataset.data))
+
+
+def model_fid(model, setup, *, n_samples: int, steps=None, seed=0, sampler="exact", local=False):
+    """``(FIDResult, samples as images)``: ``n_samples`` samples drawn as ``qdoem sample``
+    draws them (:func:`qdoem.cli.sample.draw_samples`) against the reference of ``setup``
+    (:func:`fid_setup`)."""
+    from qdoem.cli.sample import draw_samples
+    from qdoem.metrics import fid_score
+
+    extractor, fallback, dataset, reference = setup
+    if n_samples < 2:
+        raise ValueError(f"--fid-samples must be >= 2, got {n_samples}")
+    samples = draw_samples(
+        model, n_samples, steps=steps, seed=seed, sampler=sampler, local_mode=local
+    )
+    images = dataset.to_images(samples.cpu())
+    return fid_score(images, reference, extractor, fallback), images
+
+
+def run_fid(args: argparse.Namespace, model, config: dict) -> None:
+    """``--fid``: writes ``fid_SPLIT.json`` and ``fid_samples_SPLIT.png`` (the first 64
+    samples); ``--fid-curve``: ``fid_curve_SPLIT.json`` and ``.png`` over the snapshots."""
+    import json
+    from pathlib import Path
+
+    from qdoem.experiment import load_snapshot
+    from qdoem.io import atomic_write_text
+    from qdoem.metrics import save_fid_curve
+    from qdoem.training import RunDir, save_sample_grid
+
+    if args.fid is None:
+        raise ValueError("--fid-only and --fid-curve need --fid auto, inception or domain")
+    run = RunDir(args.run_dir)
+    setup = fid_setup(
+        config,
+        args.fid,
+        split=args.split,
+        limit=args.limit,
+        cache_dir=args.fid_cache,
+        classifier={"limit": args.fid_classifier_limit},
+    )
+    options = {
+        "n_samples": args.fid_samples,
+        "steps": args.fid_steps,
+        "seed": args.seed,
+        "sampler": args.fid_sampler,
+        "local": args.fid_local_mode,
+    }
+    settings = {"split": args.split, **options}
+    result, images = model_fid(model, setup, **options)
+    save_sample_grid(images[:64], run.path / f"fid_samples_{args.split}.png", setup[2].image_shape)
+    out = Path(run.path) / f"fid_{args.split}.json"
+    atomic_write_text(out, json.dumps({**settings, **result.to_dict()}, indent=2) + "\n")
+    print(f"{args.split}: {result.summary()}")
+    if not args.fid_curve:
+        return
+    snapshots = run.snapshot_files()
+    if not snapshots:
+        raise FileNotFoundError(
+            f"--fid-curve: no snapshots in {run.snapshots} (train with --snapshot-every N)"
+        )
+    points = []
+    for epoch, path in snapshots:
+        snap, _ = load_snapshot(path, config.get("device"))
+        value = model_fid(snap, setup, **options)[0]
+        points.append({"epoch": epoch, "fid": value.value, "snapshot": str(path)})
+        print(f"epoch {epoch}: FID {value.value:.3f}", flush=True)
+    curve = {**settings, "extractor": result.extractor, "fallback": result.fallback}
+    curve["extractor_info"], curve["points"] = result.extractor_info, points
+    base = run.path / f"fid_curve_{args.split}"
+    atomic_write_text(base.with_suffix(".json"), json.dumps(curve, indent=2) + "\n")
+    title = f"{config['model']} on {config['dataset']}: FID ({result.extractor})"
+    save_fid_curve(points, base.with_suffix(".png"), title=title)
+    print(f"wrote {base}.json and .png ({len(points)} snapshots)")

@@ -60,13 +60,14 @@ def run(args: argparse.Namespace) -> int:
     if out.suffix not in (".png", ".pt"):
         raise ValueError(f"--out must end in .png or .pt, got {out}")
     model, config = load_run(args.run_dir, args.device)
-    options = {"seed": args.seed, "sampler": args.sampler}
-    if args.local_mode:
-        steps = 1 if args.steps is None else args.steps
-        _, samples = model.sample_local_modes(args.n_samples, steps=steps, **options)
-    else:
-        steps = 1000 if args.steps is None else args.steps
-        samples = model.sample(args.n_samples, steps=steps, **options)
+    samples = draw_samples(
+        model,
+        args.n_samples,
+        steps=args.steps,
+        seed=args.seed,
+        sampler=args.sampler,
+        local_mode=args.local_mode,
+    )
     if out.suffix == ".pt":
         atomic_torch_save(samples.cpu(), out)
     else:
@@ -78,3 +79,22 @@ def run(args: argparse.Namespace) -> int:
         save_sample_grid(samples, out, shape)
     print(f"wrote {args.n_samples} samples to {out} (mean activation {float(samples.mean()):.4f})")
     return 0
+
+
+def draw_samples(
+    model,
+    n: int,
+    *,
+    steps: int | None = None,
+    seed: int = 0,
+    sampler: str = "exact",
+    local_mode: bool = False,
+):
+    """``n`` samples of ``model`` as ``qdoem sample`` draws them: ``steps`` sweeps (default
+    1000) of the ``sampler`` chain from noise, or with ``local_mode`` chains run to a local
+    mode first, then ``steps`` sweeps (default 1)."""
+    options = {"seed": seed, "sampler": sampler}
+    if local_mode:
+        _, samples = model.sample_local_modes(n, steps=1 if steps is None else steps, **options)
+        return samples
+    return model.sample(n, steps=1000 if steps is None else steps, **options)

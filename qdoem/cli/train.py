@@ -164,6 +164,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="stop after N epochs in this invocation (resume later with --resume)",
     )
+    p.add_argument(
+        "--snapshot-every",
+        type=int,
+        default=None,
+        metavar="N",
+        help="also save the model every N epochs (and the last) to RUN_DIR/snapshots/"
+        "epoch_XXXX.pt, for FID curves (qdoem evaluate --fid-curve)",
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     add_threads_option(p)
     p.set_defaults(func=run)
@@ -197,6 +205,7 @@ def run(args: argparse.Namespace) -> int:
             allow_changes=args.allow_changes,
             progress=not args.no_progress,
             stop_after=args.stop_after,
+            snapshot_every=args.snapshot_every,
         )
     except KeyboardInterrupt as stop:
         # TrainingInterrupted: a checkpoint of the last step was written. A second Ctrl-C:

@@ -25,6 +25,7 @@ __all__ = [
     "from_bits",
     "load_celeba32",
     "load_idx_images",
+    "load_idx_labels",
     "standardization_stats",
     "to_bits",
 ]
@@ -54,8 +55,7 @@ def _missing(root: Path, name: str, detail: str) -> FileNotFoundError:
     )
 
 
-def load_idx_images(name: str, root: str | os.PathLike, split: str, download: bool) -> Tensor:
-    """uint8 images ``(N, 28, 28)`` of MNIST or Fashion-MNIST via torchvision."""
+def _idx_dataset(name: str, root: str | os.PathLike, split: str, download: bool):
     import torchvision
 
     if split not in _FILES:
@@ -64,7 +64,7 @@ def load_idx_images(name: str, root: str | os.PathLike, split: str, download: bo
     folder = Path(root) / _TORCHVISION[name] / "raw"
     present = all((folder / f).is_file() for f in _FILES[split])
     try:
-        ds = cls(root=os.fspath(root), train=split == "train", download=download)
+        return cls(root=os.fspath(root), train=split == "train", download=download)
     except (RuntimeError, OSError, ValueError) as err:
         if present:  # the files are there but torchvision cannot parse them
             sizes = ", ".join(f"{f} {(folder / f).stat().st_size} bytes" for f in _FILES[split])
@@ -73,7 +73,18 @@ def load_idx_images(name: str, root: str | os.PathLike, split: str, download: bo
                 f"unreadable, probably truncated or corrupt ({sizes}; {err}); replace them"
             ) from err
         raise _missing(Path(root), name, " and ".join(_FILES[split])) from err  # or no network
-    return ds.data
+
+
+def load_idx_images(name: str, root: str | os.PathLike, split: str, download: bool) -> Tensor:
+    """uint8 images ``(N, 28, 28)`` of MNIST or Fashion-MNIST via torchvision."""
+    return _idx_dataset(name, root, split, download).data
+
+
+def load_idx_labels(name: str, root: str | os.PathLike, split: str, download: bool) -> Tensor:
+    """int64 class labels ``(N,)`` of MNIST or Fashion-MNIST, in the order of
+    :func:`load_idx_images` (so the first ``limit`` rows of a dataset have the first ``limit``
+    labels)."""
+    return _idx_dataset(name, root, split, download).targets.long()
 
 
 def _image_files(folder: Path) -> list[Path]:

@@ -12,6 +12,7 @@ Layout::
         changes.jsonl    settings changed on resume (--allow-changes), one JSON object each
         samples.png      grid of model samples
         curves.png       learning curves
+        snapshots/epoch_XXXX.pt   the model every N epochs (``qdoem train --snapshot-every N``)
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ from qdoem.errors import CheckpointError, CheckpointFallbackWarning
 from qdoem.io import atomic_torch_save, atomic_write, atomic_write_text
 from qdoem.training.optim import nonfinite
 
-__all__ = ["RunDir", "read_checkpoint_file", "save_sample_grid", "save_learning_curves"]
+__all__ = [
+    "RunDir",
+    "read_checkpoint_file",
+    "read_snapshot",
+    "save_sample_grid",
+    "save_learning_curves",
+]
 
 
 class RunDir:
@@ -45,6 +52,27 @@ class RunDir:
     previous_checkpoint = property(lambda self: self.path / "checkpoint.prev.pt")
     samples_png = property(lambda self: self.path / "samples.png")
     curves_png = property(lambda self: self.path / "curves.png")
+    snapshots = property(lambda self: self.path / "snapshots")
+
+    def snapshot(self, epoch: int) -> Path:
+        """The path of the model snapshot taken after ``epoch``."""
+        return self.snapshots / f"epoch_{epoch:04d}.pt"
+
+    def snapshot_files(self) -> list[tuple[int, Path]]:
+        """``(epoch, path)`` of every snapshot, by epoch."""
+        found = []
+        for path in self.snapshots.glob("epoch_*.pt"):
+            digits = path.stem.removeprefix("epoch_")
+            if digits.isdigit():
+                found.append((int(digits), path))
+        return sorted(found)
+
+    def write_snapshot(self, epoch: int, step: int, model_state: dict[str, Any]) -> Path:
+        """Save a model state (``model.state_dict()``) as the snapshot of ``epoch``,
+        atomically; a snapshot loads like a checkpoint's model (:func:`read_snapshot`)."""
+        path = self.snapshot(epoch)
+        atomic_torch_save({"model": model_state, "epoch": epoch, "step": step}, path)
+        return path
 
     def create(self) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
@@ -172,6 +200,29 @@ def read_checkpoint_file(path: str | os.PathLike) -> dict[str, Any]:
     if bad:
         entries = ", ".join(f"{k} ({n} NaN/inf)" for k, n in bad.items())
         raise CheckpointError(f"checkpoint {path} has non-finite parameters: {entries}")
+    return state
+
+
+def read_snapshot(path: str | os.PathLike) -> dict[str, Any]:
+    """A snapshot written by :meth:`RunDir.write_snapshot`, loaded on the CPU and checked.
+
+    Raises
+    ------
+    CheckpointError
+        Unreadable, not a snapshot, or non-finite parameters; naming ``path``.
+    """
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise CheckpointError(f"snapshot {path} is unreadable: {type(err).__name__}") from err
+    params = state.get("model", {}).get("parameters") if isinstance(state, dict) else None
+    if not isinstance(params, dict) or "epoch" not in state:
+        raise CheckpointError(f"{path} is not a qdoem snapshot (no model parameters or epoch)")
+    bad = nonfinite(params)
+    if bad:
+        raise CheckpointError(f"snapshot {path} has non-finite parameters: {sorted(bad)}")
     return state
 
 

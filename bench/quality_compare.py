@@ -1,0 +1,424 @@
+"""Experiment 1 of issue 13: QRBM against RBM on binarized MNIST, FID and AIS log-likelihood.
+
+Every variant of :data:`VARIANTS` (the RBM; the QRBM trained with the exact Z-basis
+MH-within-Gibbs negative phase; the QRBM trained with the paper's plain, uncorrected chain) is
+trained with the same recipe, sizes, data and seed (the quantum models add only Gamma),
+through :func:`qdoem.experiment.train`, with a model snapshot every ``--snapshot-every``
+epochs. For each (variant, seed):
+
+* FID of ``--fid-samples`` samples (``--fid-steps`` sweeps of the exact sampler from noise,
+  :func:`qdoem.cli.evaluate.model_fid`, the sampler of ``qdoem sample``) against the test
+  split, with the feature map of ``--fid`` (``auto``: Inception when its weights are in the
+  torch hub cache, else the domain CNN, said so in the report);
+* an FID curve over the snapshots (``--curve-samples`` samples each);
+* the test log-likelihood bracket of :func:`qdoem.metrics.likelihood_report` (AIS and
+  RAISE, exact kernel, base rate = training log-odds);
+* a sample grid.
+
+Each row is saved to ``OUT/rows/<variant>_s<seed>.json`` when done, so runs can be split over
+processes (``--seeds 0`` in one, ``--seeds 1`` in another) and resumed; every call rewrites
+``OUT/report.md``, ``report.json`` and ``fid_curves.png`` from all rows with the same
+settings. The relative FID change of each quantum variant against the RBM is taken per seed
+(same seed, same data order) and summarised by its mean and spread over seeds.
+
+Usage::
+
+    python bench/quality_compare.py --epochs 20 --seeds 0 1      # -> results/qrbm_vs_rbm_mnist
+    python bench/quality_compare.py --quick --out /tmp/q         # smoke run (a minute or two)
+    python bench/quality_compare.py --report-only                # rebuild the report
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(REPO))
+
+#: Variant -> config overrides (the quantum ones add only Gamma and the negative-phase chain).
+VARIANTS = {
+    "rbm": {"model": "rbm"},
+    "qrbm": {"model": "qrbm", "sampler": "exact", "learn_gamma": True},
+    "qrbm-plain": {"model": "qrbm", "sampler": "plain", "learn_gamma": True},
+}
+#: Salakhutdinov & Murray (2008), Table 2: 500 hidden units, binarized MNIST test set, AIS.
+LITERATURE = {"CD-1": -125.53, "CD-3": -105.50, "CD-25": -86.34}
+
+
+#: ``--quick``: a smoke run of a minute or two (flags given beside it override these).
+QUICK = {
+    "limit": 1000,
+    "n_hidden": 64,
+    "epochs": 2,
+    "snapshot_every": 1,
+    "fid_samples": 200,
+    "fid_steps": 20,
+    "curve_samples": 100,
+    "test_limit": 200,
+    "n_chains": 10,
+    "n_betas": 100,
+    "raise_points": 10,
+    "classifier_limit": 2000,
+}
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--recipe", default="pcd")
+    p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+    p.add_argument("--data-root", default=str(REPO.parent / "shared" / "data"))
+    p.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
+    p.add_argument("--n-hidden", type=int, default=500)
+    p.add_argument("--gamma-init", type=float, default=0.5)
+    p.add_argument("--limit", type=int, default=None, help="first N training images")
+    p.add_argument("--snapshot-every", type=int, default=5)
+    p.add_argument("--fid", choices=["auto", "inception", "domain"], default="auto")
+    p.add_argument("--fid-samples", type=int, default=10000)
+    p.add_argument("--fid-steps", type=int, default=1000, help="sampler sweeps from noise")
+    p.add_argument("--curve-samples", type=int, default=2000, help="FID samples per snapshot")
+    p.add_argument("--test-limit", type=int, default=None, help="first N test images (AIS)")
+    p.add_argument("--n-chains", type=int, default=100, help="AIS chains per run")
+    p.add_argument("--n-betas", type=int, default=10000, help="AIS/RAISE temperatures")
+    p.add_argument("--raise-points", type=int, default=100, help="test images given RAISE")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--runs", type=Path, default=Path("runs/quality_compare"))
+    p.add_argument("--out", type=Path, default=Path("results/qrbm_vs_rbm_mnist"))
+    p.add_argument("--fid-cache", default=None, help="domain classifier cache folder")
+    p.add_argument("--classifier-limit", type=int, default=None, help="(smoke runs only)")
+    p.add_argument("--report-only", action="store_true", help="rebuild the report from rows")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 1000 images, 64 hidden, 2 epochs, 200 FID samples, 100 betas",
+    )
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--quick" in argv:  # the smoke scale as defaults: flags given still win
+        p.set_defaults(**QUICK)
+    args = p.parse_args(argv)
+    args.argv = argv
+    return args
+
+
+def settings(args) -> dict:
+    """What makes rows comparable (a row with other settings is not reported beside them)."""
+    keys = ("recipe", "epochs", "n_hidden", "gamma_init", "limit", "snapshot_every", "fid")
+    keys += ("fid_samples", "fid_steps", "curve_samples", "test_limit", "n_chains", "n_betas")
+    keys += ("raise_points", "classifier_limit")
+    return {k: getattr(args, k) for k in keys}
+
+
+def run_row(args, variant: str, seed: int) -> dict:
+    from qdoem.cli.evaluate import fid_setup, model_fid
+    from qdoem.experiment import load_run_dataset, load_snapshot, resolve_config, train
+    from qdoem.metrics import likelihood_report
+    from qdoem.training import RunDir, save_sample_grid
+
+    run_dir = args.runs / f"{variant}_{args.recipe}_s{seed}"
+    config = resolve_config(
+        None,
+        {
+            **VARIANTS[variant],
+            "recipe": args.recipe,
+            "dataset": "binarized_mnist",
+            "data_root": args.data_root,
+            "n_hidden": args.n_hidden,
+            "gamma_init": args.gamma_init,
+            "limit": args.limit,
+            "epochs": args.epochs,
+            "seed": seed,
+            "visible_matmul": "sparse",
+            "run_dir": str(run_dir),
+        },
+    )
+    start = time.perf_counter()
+    resume = RunDir(run_dir).has_checkpoint()
+    trainer = train(config, resume=resume, progress=False, snapshot_every=args.snapshot_every)
+    train_s = time.perf_counter() - start
+    model, history = trainer.model, trainer.history
+
+    start = time.perf_counter()
+    setup = fid_setup(
+        config,
+        args.fid,
+        cache_dir=args.fid_cache,
+        classifier={"limit": args.classifier_limit},
+    )
+    result, images = model_fid(
+        model, setup, n_samples=args.fid_samples, steps=args.fid_steps, seed=seed
+    )
+    save_sample_grid(images[:64], args.out / f"samples_{variant}_s{seed}.png", (28, 28))
+    curve = []
+    for epoch, path in RunDir(run_dir).snapshot_files():
+        snap, _ = load_snapshot(path)
+        value = model_fid(snap, setup, n_samples=args.curve_samples, steps=args.fid_steps,
+                          seed=seed)[0]  # fmt: skip
+        curve.append({"epoch": epoch, "fid": value.value})
+    fid_s = time.perf_counter() - start
+
+    start = time.perf_counter()
+    train_data = load_run_dataset(config).data
+    test = load_run_dataset({**config, "limit": None}, split="test").data[: args.test_limit]
+    rate = train_data.double().mean(0).clamp(1e-3, 1 - 1e-3)
+    report = likelihood_report(
+        model,
+        test,
+        n_chains=args.n_chains,
+        n_betas=args.n_betas,
+        raise_points=args.raise_points,
+        base_bias=torch.log(rate / (1 - rate)),
+        seed=seed,
+    )
+    ll_s = time.perf_counter() - start
+    last = history[-1] if history else {}
+    return {
+        "variant": variant,
+        "seed": seed,
+        "settings": settings(args),
+        "epochs": trainer.epoch,
+        "n_train": int(train_data.shape[0]),
+        "gamma_mean": last.get("gamma_mean"),
+        "accept_rate": last.get("accept_rate"),
+        "fid": result.to_dict(),
+        "fid_curve": curve,
+        "likelihood": report.to_dict(),
+        "train_s_this_call": train_s,
+        "train_s_epochs": sum(r.get("time_s", 0.0) for r in history),
+        "fid_s": fid_s,
+        "likelihood_s": ll_s,
+        "threads": args.threads,
+        "device": f"cpu ({platform.processor() or platform.machine()})",
+    }
+
+
+def data_floor(args) -> dict:
+    """The FID of ``--fid-samples`` training images (the first ones, binarized) against the
+    test reference: what a perfect model scores at this sample size and feature map. Cached
+    in ``OUT/floor.json`` for the settings."""
+    from qdoem.cli.evaluate import fid_setup
+    from qdoem.experiment import load_run_dataset, resolve_config
+    from qdoem.io import atomic_write_text
+    from qdoem.metrics import fid_score
+
+    path = args.out / "floor.json"
+    if path.is_file():
+        saved = json.loads(path.read_text())
+        if saved.get("settings") == settings(args):
+            return saved
+    config = resolve_config(
+        None, {"dataset": "binarized_mnist", "data_root": args.data_root, "run_dir": "."}
+    )
+    setup = fid_setup(
+        config, args.fid, cache_dir=args.fid_cache, classifier={"limit": args.classifier_limit}
+    )
+    train = load_run_dataset({**config, "limit": args.fid_samples}).data
+    result = fid_score(train, setup[3], setup[0], setup[1])
+    floor = {"settings": settings(args), "fid": result.to_dict()}
+    atomic_write_text(path, json.dumps(floor, indent=2) + "\n")
+    return floor
+
+
+def load_rows(args) -> list[dict]:
+    rows = []
+    for path in sorted((args.out / "rows").glob("*.json")):
+        row = json.loads(path.read_text())
+        if row.get("settings") == settings(args):
+            rows.append(row)
+    return rows
+
+
+def summarise(rows: list[dict]) -> dict:
+    """Per variant: mean and spread of FID and AIS over seeds; per quantum variant: the
+    per-seed relative FID change against the RBM of the same seed."""
+    by = {}
+    for r in rows:
+        by.setdefault(r["variant"], {})[r["seed"]] = r
+    out = {"variants": {}, "relative_fid_change": {}}
+    for variant, seeds in sorted(by.items(), key=lambda kv: list(VARIANTS).index(kv[0])):
+        fids = [seeds[s]["fid"]["value"] for s in sorted(seeds)]
+        ais = [seeds[s]["likelihood"]["ais"] for s in sorted(seeds)]
+        rai = [seeds[s]["likelihood"]["raise_estimate"] for s in sorted(seeds)]
+        out["variants"][variant] = {
+            "seeds": sorted(seeds),
+            "fid": _stats(fids),
+            "ais": _stats(ais),
+            "raise": _stats([x for x in rai if x is not None]),
+        }
+    classical = by.get("rbm", {})
+    for variant, seeds in by.items():
+        if variant == "rbm":
+            continue
+        common = sorted(set(seeds) & set(classical))
+        changes = [
+            (seeds[s]["fid"]["value"] - classical[s]["fid"]["value"]) / classical[s]["fid"]["value"]
+            for s in common
+        ]
+        out["relative_fid_change"][variant] = {"seeds": common, **_stats(changes)}
+    return out
+
+
+def _stats(values: list[float]) -> dict:
+    if not values:
+        return {"values": [], "mean": None, "std": None, "min": None, "max": None}
+    return {
+        "values": values,
+        "mean": statistics.fmean(values),
+        "std": statistics.stdev(values) if len(values) > 1 else None,
+        "min": min(values),
+        "max": max(values),
+    }
+
+
+def write_report(args, rows: list[dict], floor: dict | None = None) -> None:
+    from qdoem.io import atomic_write_text
+    from qdoem.metrics import save_fid_curve
+
+    s = settings(args)
+    summary = summarise(rows)
+    payload = {"settings": s, "literature": LITERATURE, "summary": summary, "rows": rows}
+    payload["data_floor"] = floor
+    atomic_write_text(args.out / "report.json", json.dumps(payload, indent=2) + "\n")
+    points = [
+        {"epoch": p["epoch"], "fid": p["fid"], "label": f"{r['variant']} s{r['seed']}"}
+        for r in rows
+        for p in r["fid_curve"]
+    ]
+    extractors = sorted({r["fid"]["extractor"] for r in rows})
+    if points:
+        title = f"binarized MNIST, FID per epoch ({', '.join(extractors)})"
+        save_fid_curve(points, args.out / "fid_curves.png", title=title)
+    hours = sum(r["train_s_this_call"] + r["fid_s"] + r["likelihood_s"] for r in rows) / 3600
+    lines = [
+        "# Experiment 1: QRBM against RBM on binarized MNIST (FID and AIS log-likelihood)",
+        "",
+        "Command (of the call that wrote this report): `python bench/quality_compare.py "
+        + " ".join(args.argv)
+        + "`",
+        "",
+        "## Scale run here against the issue's setting",
+        "",
+        "| | issue / paper setting | run here |",
+        "|---|---|---|",
+        f"| model | 784 x 500 | 784 x {s['n_hidden']} |",
+        f"| training images | 60000 | {rows[0]['n_train'] if rows else '-'} |",
+        f"| epochs | the recipe's 100 | {rows[0]['epochs'] if rows else '-'} (recipe "
+        f"`{s['recipe']}`, its lr decay spread over these epochs) |",
+        f"| FID samples | 10000 against the test set | {s['fid_samples']} after "
+        f"{s['fid_steps']} sweeps of the exact sampler from noise |",
+        f"| FID features | InceptionV3 pool3 | {', '.join(extractors) or '-'} |",
+        f"| AIS | - | {s['n_chains']} chains x 2 runs, {s['n_betas']} temperatures, RAISE on "
+        f"{s['raise_points']} test images, {s['test_limit'] or 10000} test images |",
+        f"| seeds | >= 2 | {sorted({r['seed'] for r in rows})} |",
+        f"| device | - | {rows[0]['device'] if rows else '-'}, {args.threads} torch thread(s) "
+        f"per process, shared 2-core machine (niced); {hours:.2f} h of process wall-clock "
+        "time in all |",
+        "",
+    ]
+    fallbacks = {r["fid"]["fallback"] for r in rows if r["fid"]["fallback"]}
+    domain = [r for r in rows if r["fid"]["extractor"].startswith("domain")]
+    if domain:
+        info = domain[0]["fid"]["extractor_info"]
+        lines += [
+            f"**FID here is the domain FID** (features of qdoem's CNN classifier trained on "
+            f"binarized MNIST, test accuracy {info['test_accuracy']:.4f}, sha256 "
+            f"{info['sha256'][:12]}...), not the Inception FID: its values are not comparable "
+            f"with the paper's."
+            + (" Inception was not used: " + "; ".join(sorted(fallbacks)) if fallbacks else ""),
+            "",
+        ]
+    if floor is not None:
+        lines += [
+            f"Data floor: {s['fid_samples']} binarized training images against the same "
+            f"reference score FID {floor['fid']['value']:.2f} (what a perfect model would "
+            f"score at this sample size).",
+            "",
+        ]
+    lines += [
+        "## Per run",
+        "",
+        "| variant | seed | epochs | Gamma | MH accept | FID | AIS (optimistic) | RAISE | "
+        "bracket | trusted |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in sorted(rows, key=lambda r: (list(VARIANTS).index(r["variant"]), r["seed"])):
+        lk = r["likelihood"]
+        gamma = "-" if r["gamma_mean"] is None else f"{r['gamma_mean']:.3f}"
+        acc = "-" if r["accept_rate"] is None else f"{r['accept_rate']:.2f}"
+        raise_ = "-" if lk["raise_estimate"] is None else f"{lk['raise_estimate']:.2f}"
+        lines.append(
+            f"| {r['variant']} | {r['seed']} | {r['epochs']} | {gamma} | {acc} | "
+            f"{r['fid']['value']:.2f} | {lk['ais']:.2f} +/- {lk['log_z_stderr']:.2f} | {raise_} "
+            f"| [{lk['lower']:.2f}, {lk['upper']:.2f}] | "
+            f"{'yes' if lk['trustworthy'] else 'NO: ' + '; '.join(lk['flags'])} |"
+        )
+    lines += ["", "## Over seeds", "", "| variant | FID mean (min, max) | AIS mean (min, max) |"]
+    lines += ["|---|---|---|"]
+    for variant, v in summary["variants"].items():
+        lines.append(f"| {variant} | {_fmt(v['fid'])} | {_fmt(v['ais'])} |")
+    lines += ["", "Relative FID change, quantum against classical, per seed "
+              "(FID_q - FID_rbm) / FID_rbm:", ""]  # fmt: skip
+    for variant, c in summary["relative_fid_change"].items():
+        if c["mean"] is None:
+            continue
+        per_seed = ", ".join(
+            f"s{seed}: {100 * x:+.1f}%" for seed, x in zip(c["seeds"], c["values"], strict=True)
+        )
+        spread = f", std {100 * c['std']:.1f} points" if c["std"] is not None else ""
+        lines.append(f"- {variant}: mean {100 * c['mean']:+.1f}% ({per_seed}{spread})")
+    lines += [
+        "",
+        "Literature anchor (Salakhutdinov & Murray 2008, 500 hidden units, AIS): "
+        + ", ".join(f"{k} {v}" for k, v in LITERATURE.items())
+        + " nats. The paper's FIDs (QiDBM/DBM) are Inception FIDs of other models and are "
+        "not comparable with these numbers.",
+        "",
+        "Figures: `fid_curves.png` (FID per snapshot epoch, "
+        f"{s['curve_samples']} samples each), "
+        + ", ".join(f"`samples_{r['variant']}_s{r['seed']}.png`" for r in rows)
+        + ".",
+    ]
+    atomic_write_text(args.out / "report.md", "\n".join(lines) + "\n")
+
+
+def _fmt(st: dict) -> str:
+    if st["mean"] is None:
+        return "-"
+    return f"{st['mean']:.2f} ({st['min']:.2f}, {st['max']:.2f})"
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    from qdoem.io import atomic_write_text
+
+    (args.out / "rows").mkdir(parents=True, exist_ok=True)
+    if not args.report_only:
+        for seed in args.seeds:
+            for variant in args.variants:
+                path = args.out / "rows" / f"{variant}_s{seed}.json"
+                if path.is_file() and json.loads(path.read_text()).get("settings") == settings(
+                    args
+                ):
+                    continue  # done with these settings
+                row = run_row(args, variant, seed)
+                atomic_write_text(path, json.dumps(row, indent=2) + "\n")
+                print(
+                    f"{variant} s{seed}: FID {row['fid']['value']:.2f} "
+                    f"({row['fid']['extractor']}), AIS {row['likelihood']['ais']:.2f}",
+                    flush=True,
+                )
+                write_report(args, load_rows(args))
+    write_report(args, load_rows(args), data_floor(args))
+
+
+if __name__ == "__main__":
+    main()
