@@ -120,6 +120,7 @@ def settings(args) -> dict:
 def run_row(args, variant: str, seed: int) -> dict:
     from qdoem.cli.evaluate import fid_setup, model_fid
     from qdoem.experiment import load_run_dataset, load_snapshot, resolve_config, train
+    from qdoem.layers import data_log_odds
     from qdoem.metrics import likelihood_report
     from qdoem.training import RunDir, save_sample_grid
 
@@ -168,14 +169,13 @@ def run_row(args, variant: str, seed: int) -> dict:
     start = time.perf_counter()
     train_data = load_run_dataset(config).data
     test = load_run_dataset({**config, "limit": None}, split="test").data[: args.test_limit]
-    rate = train_data.double().mean(0).clamp(1e-3, 1 - 1e-3)
     report = likelihood_report(
         model,
         test,
         n_chains=args.n_chains,
         n_betas=args.n_betas,
         raise_points=args.raise_points,
-        base_bias=torch.log(rate / (1 - rate)),
+        base_bias=data_log_odds(train_data),
         seed=seed,
     )
     ll_s = time.perf_counter() - start

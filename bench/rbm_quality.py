@@ -73,6 +73,7 @@ def main() -> None:
 
     from qdoem.experiment import load_run_dataset, resolve_config, train
     from qdoem.io import atomic_write_text
+    from qdoem.layers import data_log_odds
     from qdoem.metrics import likelihood_report
     from qdoem.training import save_sample_grid
 
@@ -101,7 +102,6 @@ def main() -> None:
         model, history = trainer.model, trainer.history
         data_train = load_run_dataset(config).data
         test = load_run_dataset(config, split="test").data[: args.test_limit]
-        rate = data_train.double().mean(0).clamp(1e-3, 1 - 1e-3)
         start = time.perf_counter()
         report = likelihood_report(
             model,
@@ -109,7 +109,7 @@ def main() -> None:
             n_chains=args.n_chains,
             n_betas=args.n_betas,
             raise_points=args.raise_points,
-            base_bias=torch.log(rate / (1 - rate)),
+            base_bias=data_log_odds(data_train),
             seed=args.seed,
         )
         eval_s = time.perf_counter() - start

@@ -45,6 +45,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     from qdoem.data import load_dataset
+    from qdoem.layers import data_log_odds
     from qdoem.models import QRBM
     from qdoem.training import TrainConfig, Trainer
 
@@ -73,8 +74,7 @@ def main() -> None:
                 record = trainer.fit(train, stop_after=1)[-1]
                 print(f"{sampler:6s} {json.dumps(record)}", flush=True)
 
-    p_train = train.double().mean(0).clamp(1e-3, 1 - 1e-3)
-    base = torch.log(p_train / (1 - p_train))
+    base = data_log_odds(train)
     report = {"settings": vars(args) | {"runs": str(args.runs), "out": str(args.out)}}
     for sampler, trainer in trainers.items():
         model, history = trainer.model, trainer.history

@@ -88,10 +88,9 @@ def run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    import torch
-
     from qdoem.experiment import load_run, load_run_dataset
     from qdoem.io import atomic_write_text
+    from qdoem.layers import data_log_odds
     from qdoem.metrics import likelihood_report
 
     model, config = load_run(args.run_dir)
@@ -109,8 +108,7 @@ def run(args: argparse.Namespace) -> int:
     base_bias = None  # Gaussian visible units: AIS starts from N(mu, sigma^2) itself
     if model.layers[0].binary:
         train = load_run_dataset(config, split="train").data
-        p = train.double().mean(0).clamp(1e-3, 1 - 1e-3)
-        base_bias = torch.log(p / (1 - p))
+        base_bias = data_log_odds(train)
     report = likelihood_report(
         model,
         data,

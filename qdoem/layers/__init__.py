@@ -10,9 +10,17 @@ Each gives its log-partition, its conditional expectations, Z-basis samples, its
 Z-basis diagonal elements that the exact chains of :mod:`qdoem.sampling` use as MH weights.
 """
 
-from qdoem.layers.base import Layer, Params, Stats
+from qdoem.layers.base import Layer, Params, Stats, data_log_odds
 from qdoem.layers.bernoulli import BernoulliLayer
 from qdoem.layers.gaussian import GaussianLayer
 from qdoem.layers.qubit import QubitLayer
 
-__all__ = ["BernoulliLayer", "GaussianLayer", "Layer", "Params", "QubitLayer", "Stats"]
+__all__ = [
+    "BernoulliLayer",
+    "GaussianLayer",
+    "Layer",
+    "Params",
+    "QubitLayer",
+    "Stats",
+    "data_log_odds",
+]

@@ -29,6 +29,14 @@ Params = dict[str, Tensor]
 Stats = dict[str, Tensor]
 
 
+def data_log_odds(data: Tensor, floor: float = 1e-3) -> Tensor:
+    """Per-unit log-odds ``log(p / (1 - p))`` of the mean ``p`` of {0,1} data, in float64, with
+    ``p`` clamped to ``[floor, 1 - floor]``: the visible offsets of Hinton's practical guide,
+    and the base-rate model that AIS anneals from (Salakhutdinov & Murray 2008)."""
+    p = data.to(torch.float64).mean(0).clamp(floor, 1 - floor)
+    return torch.log(p / (1 - p))
+
+
 class Layer(ABC):
     """``size`` units of one kind, named ``name`` inside a model.
 
@@ -147,8 +155,7 @@ class Layer(ABC):
 
     def init_from_data(self, data: Tensor, params: Params) -> None:
         """Set the offset to the data log-odds (Hinton's practical guide), in place."""
-        p = data.to(torch.float64).mean(0).clamp(1e-3, 1 - 1e-3)
-        params["bias"].copy_(torch.log(p / (1 - p)).to(params["bias"]))
+        params["bias"].copy_(data_log_odds(data).to(params["bias"]))
 
     def noise(self, n: int, generator: torch.Generator, device, dtype) -> Tensor:
         """``n`` rows of noise to start chains from: uniform {0,1} values."""
