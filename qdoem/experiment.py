@@ -298,14 +298,23 @@ def _check_device(device: str) -> None:
         raise ConfigError(f"device must be cpu, cuda[:N] or mps, got {device!r}")
 
 
-def load_run_dataset(config: dict[str, Any], split: str = "train") -> Dataset:
-    """The dataset a run was trained on (or its other split)."""
+_RUN_LIMIT = object()
+
+
+def load_run_dataset(
+    config: dict[str, Any], split: str = "train", *, limit: Any = _RUN_LIMIT
+) -> Dataset:
+    """The dataset a run was trained on (its first ``limit`` rows), or another split in full
+    (the run's ``limit`` chose its training rows); ``limit`` given here (an int or None)
+    overrides both."""
+    if limit is _RUN_LIMIT:
+        limit = config["limit"] if split == "train" else None
     return load_dataset(
         config["dataset"],
         root=config["data_root"],
         split=split,
         download=config["download"],
-        limit=config["limit"],
+        limit=limit,
         seed=config["seed"],
         **config["dataset_options"],
     )

@@ -85,3 +85,21 @@ def test_a_run_directory_that_is_a_file_is_refused(tmp_path):
     for run_dir in (afile, afile / "sub"):
         with pytest.raises(ConfigError, match=f"{afile} is a file, not a directory"):
             resolve_config(None, {"run_dir": str(run_dir)})
+
+
+def test_run_limit_chooses_training_rows_only(tmp_path):
+    """A run's ``limit`` picks its training rows; its other splits are evaluated in full."""
+    from qdoem.experiment import load_run_dataset
+
+    config = resolve_config(
+        None,
+        {
+            "run_dir": str(tmp_path / "r"),
+            "dataset": "bernoulli_mixture",
+            "limit": 10,
+        },
+    )
+    assert load_run_dataset(config).data.shape[0] == 10
+    assert load_run_dataset(config, split="test").data.shape[0] == 1000
+    assert load_run_dataset(config, split="test", limit=5).data.shape[0] == 5
+    assert load_run_dataset(config, limit=None).data.shape[0] == 1000

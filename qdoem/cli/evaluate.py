@@ -237,7 +237,7 @@ def fid_setup(
     from qdoem.experiment import load_run_dataset
     from qdoem.metrics import get_extractor
 
-    dataset = load_run_dataset({**config, "limit": limit}, split=split)
+    dataset = load_run_dataset(config, split=split, limit=limit)
     if dataset.image_shape is None:
         raise ValueError(f"FID needs images; dataset {config['dataset']!r} has none")
     extractor, fallback = get_extractor(
