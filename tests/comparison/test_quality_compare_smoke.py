@@ -1,4 +1,5 @@
-"""Experiment 1's command (bench/quality_compare.py) end to end at a toy scale."""
+"""Experiments 1 and 2 of bench/quality_compare.py (QRBM vs RBM; ``--experiment qidbm-dbm``)
+end to end at a toy scale."""
 
 import importlib.util
 import json
@@ -49,3 +50,49 @@ def test_quality_compare_quick(tmp_path):
     before = (out / "rows" / "rbm_s0.json").stat().st_mtime_ns
     bench.main([*common, "--variants", "rbm", "--seeds", "0"])
     assert (out / "rows" / "rbm_s0.json").stat().st_mtime_ns == before
+
+
+@pytest.mark.skipif(not (DATA / "MNIST" / "raw").is_dir(), reason="MNIST not found")
+def test_quality_compare_qidbm_dbm_quick(tmp_path):
+    bench = _bench()
+    out = tmp_path / "out"
+    common = ["--experiment", "qidbm-dbm", "--quick", "--data-root", str(DATA), "--runs",
+              str(tmp_path / "runs"), "--out", str(out), "--fid", "domain", "--fid-cache",
+              str(tmp_path / "cache"), "--limit", "200", "--n-hidden", "12", "--batch-size",
+              "50", "--fid-samples", "60", "--curve-samples", "40", "--classifier-limit",
+              "500"]  # fmt: skip
+    bench.main([*common, "--seeds", "0"])
+    bench.main([*common, "--seeds", "1"])  # as another process would
+    report = json.loads((out / "report.json").read_text())
+    assert {(r["variant"], r["seed"]) for r in report["rows"]} == {
+        ("dbm", 0), ("qidbm", 0), ("dbm", 1), ("qidbm", 1)
+    }  # fmt: skip
+    for r in report["rows"]:
+        assert r["hidden_sizes"] == [12, 12] and r["batch_size"] == 50 and r["n_train"] == 200
+        assert r["fid"]["extractor"] == "domain-cnn:binarized_mnist" and r["fid"]["value"] > 0
+        assert [p["epoch"] for p in r["fid_curve"]] == [1, 2]
+        assert r["likelihood"] is None  # no DBM bound in qdoem: none is invented
+        assert (r["gamma_mean"] is None) == (r["variant"] == "dbm")
+    change = report["summary"]["relative_fid_change"]["qidbm"]
+    by = {(r["variant"], r["seed"]): r["fid"]["value"] for r in report["rows"]}
+    expected = [(by["qidbm", s] - by["dbm", s]) / by["dbm", s] for s in (0, 1)]
+    assert change["seeds"] == [0, 1] and change["values"] == pytest.approx(expected)
+    assert 0 <= report["data_floor"]["fid"]["value"] < min(by.values())
+    text = (out / "report.md").read_text()
+    assert "Experiment 2" in text and "784 x 12 x 12" in text and "(FID_q - FID_dbm)" in text
+    assert "domain FID" in text and "no DBM likelihood bound" in text
+    for name in ("fid_curves.png", "samples_dbm_s0.png", "samples_qidbm_s1.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_quality_compare_flags_belong_to_their_experiment():
+    bench = _bench()
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--experiment", "qidbm-dbm", "--variants", "rbm"])
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--experiment", "qidbm-dbm", "--recipe", "pcd"])
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--batch-size", "100"])
+    args = bench.parse_args(["--experiment", "qidbm-dbm"])
+    assert args.variants == ["dbm", "qidbm"] and args.n_hidden == 784
+    assert args.out == Path("results/qidbm_vs_dbm_mnist")
