@@ -229,7 +229,7 @@ def run_row(args, variant: str, seed: int) -> dict:
     train_data = load_run_dataset(config).data
     report = None
     if EXPERIMENTS[args.experiment]["likelihood"]:  # AIS/RAISE: one hidden layer only
-        test = load_run_dataset({**config, "limit": None}, split="test").data[: args.test_limit]
+        test = load_run_dataset(config, split="test").data[: args.test_limit]
         report = likelihood_report(
             model,
             test,

@@ -7,7 +7,7 @@ import argparse
 
 from qdoem.cli import add_threads_option
 
-HELP = "log-likelihood of a trained run"
+HELP = "log-likelihood (exact or AIS/RAISE), QELBO from shots and FID of a trained run"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
