@@ -100,9 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    import qiskit
-    import qiskit_aer
-
+    from backends.provenance import package_versions
     from qdoem.data import load_dataset
     from qdoem.io import atomic_write_text
 
@@ -152,12 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         + " ".join(sys.argv[1:] if argv is None else argv),
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "machine": f"{platform.processor() or platform.machine()}, torch threads {args.threads}",
-        "versions": {
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "qiskit": qiskit.__version__,
-            "qiskit-aer": qiskit_aer.__version__,
-        },
+        "versions": {"python": platform.python_version(), **package_versions()},
         "setting": "QRBM 9 visible x 6 hidden, 3x3 Bars-and-Stripes (56 rows), batch 8, CD-1, "
         f"exact chain, lr 0.5, {args.shots} shots per unit and basis, seed {args.seed}",
         "units_per_circuit": backend.units_per_circuit,

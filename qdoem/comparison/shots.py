@@ -58,13 +58,13 @@ import platform
 import sys
 import time
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from backends.provenance import package_versions
 from qdoem.errors import ConfigError
 from qdoem.seeding import derive_seed, seeded_generator
 
@@ -566,7 +566,7 @@ class ShotComparison:
                 {"spec": asdict(r["spec"]), "label": r["spec"].label, "seeds": r["seeds"]}
                 for r in self.results_
             ],
-            "versions": versions(),
+            "versions": {"python": sys.version.split()[0], **package_versions()},
             "machine": f"{platform.processor() or platform.machine()}, torch threads "
             f"{torch.get_num_threads()}",
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -600,17 +600,6 @@ class ShotComparison:
         text = json.dumps(self.record(command, dataset), indent=1, default=_json_default)
         atomic_write_text(paths["json"], text + "\n")
         return paths
-
-
-def versions() -> dict[str, str]:
-    """Python and the versions of the packages a comparison runs on."""
-    out = {"python": sys.version.split()[0]}
-    for name in ("qdoem", "torch", "numpy", "qiskit", "qiskit-aer", "pennylane", "matplotlib"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
 
 
 def _first_reach(seed: dict[str, Any], target: float) -> tuple[int, int] | None:
