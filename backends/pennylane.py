@@ -36,7 +36,10 @@ class PennyLaneBackend(Backend):
     units_per_circuit : int
         Units ``k`` per circuit, on ``2k`` wires.
     seed : int, optional
-        Seeds the device's sampler.
+        Seeds the backend's stream. Each shot call reseeds the device's sampler from it (the
+        device holds a numpy ``Generator`` owned by this backend, which PennyLane's ``seed``
+        accepts and keeps), so a run reseeded at a step boundary resumes bit for
+        bit, as on Aer.
     """
 
     def __init__(
@@ -61,8 +64,11 @@ class PennyLaneBackend(Backend):
                 f"units_per_circuit={k} needs {2 * k} wires; {device} allows at most "
                 f"{max_wires} here (units_per_circuit <= {max_wires // 2})"
             )
+        # PennyLane keeps a Generator passed as ``seed`` unaltered (numpy's default_rng contract);
+        # _measure resets its state from this backend's stream before every sampling call.
+        self._device_rng = np.random.default_rng(seed)
         try:
-            self.device = qml.device(device, wires=2 * k, seed=seed)
+            self.device = qml.device(device, wires=2 * k, seed=self._device_rng)
         except (qml.exceptions.DeviceError, ImportError) as err:
             hint = _DEVICE_HINTS.get(device)
             if hint:  # a known plugin that is not installed
@@ -114,6 +120,9 @@ class PennyLaneBackend(Backend):
         from circuits.unit import unpack_bits
 
         alpha, theta = self._rows(c, gamma)
+        self._device_rng.bit_generator.state = np.random.default_rng(
+            self._next_seed()
+        ).bit_generator.state
         run = qml.set_shots(self._samples, shots=shots)
         out = {}
         for basis in bases:

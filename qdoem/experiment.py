@@ -478,6 +478,10 @@ def _provenance_writer(run: RunDir, trainer: Trainer, resume: bool):
                 outcome=outcome,
                 epoch=trainer.epoch,
                 step=trainer.step,
+                torch_threads=torch.get_num_threads(),
+                load_average=[round(x, 2) for x in os.getloadavg()]
+                if hasattr(os, "getloadavg")
+                else None,
             )
         )
 

@@ -71,9 +71,33 @@ def add_threads_option(parser: argparse.ArgumentParser) -> None:
         type=_positive_int,
         default=None,
         metavar="N",
-        help="CPU threads for torch (default: torch's, one per core). On a shared or busy "
-        "machine use 1 or 2: oversubscribed threads can make an epoch many times slower",
+        help="CPU threads for torch (default: the CPUs this process may use, after its CPU "
+        "affinity and any container CPU quota). On a shared or busy machine use 1 or 2: "
+        "oversubscribed threads can make an epoch many times slower",
     )
+
+
+def usable_cpus(cpu_max: str = "/sys/fs/cgroup/cpu.max") -> int:
+    """CPUs this process may actually use: its CPU affinity, capped by a cgroup v2 CPU quota.
+
+    torch's default is one thread per core of the host, which in a container limited to a
+    share of the host (``cpu.max``) oversubscribes the share.
+    """
+    import math
+    import os
+
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    try:
+        with open(cpu_max) as f:
+            quota, period = f.read().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cpus)
 
 
 def _positive_int(text: str) -> int:
@@ -115,10 +139,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
-    if getattr(args, "threads", None) is not None:
+    if hasattr(args, "threads"):
         import torch
 
-        torch.set_num_threads(args.threads)
+        threads = args.threads or min(torch.get_num_threads(), usable_cpus())
+        if threads != torch.get_num_threads():
+            torch.set_num_threads(threads)
     formatwarning = warnings.formatwarning
     if not args.debug:
         warnings.formatwarning = _warning_line

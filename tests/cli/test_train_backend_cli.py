@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import torch
 
 from qdoem.cli import main
@@ -16,13 +17,15 @@ def params(run_dir):
     return torch.load(run_dir / "checkpoint.pt", weights_only=True)["model"]["parameters"]
 
 
-def test_backend_run_resumes_to_identical_parameters(tmp_path):
+@pytest.mark.parametrize("backend", ["aer", "pennylane:default.mixed"])
+def test_backend_run_resumes_to_identical_parameters(tmp_path, backend):
     full, part = tmp_path / "full", tmp_path / "part"
-    assert main(["train", "--run-dir", str(full), *COMMON]) == 0
-    assert main(["train", "--run-dir", str(part), "--stop-after", "1", *COMMON]) == 0
+    args = [backend if a == "aer" else a for a in COMMON]
+    assert main(["train", "--run-dir", str(full), *args]) == 0
+    assert main(["train", "--run-dir", str(part), "--stop-after", "1", *args]) == 0
     assert main(["train", "--run-dir", str(part), "--resume", "--no-progress"]) == 0
     config = json.loads((full / "config.json").read_text())
-    assert config["backend"] == "aer" and config["shots"] == 100
+    assert config["backend"] == backend and config["shots"] == 100
     a, b = params(full), params(part)
     for name in a:
         assert torch.equal(a[name], b[name]), name
