@@ -1,6 +1,12 @@
-"""Evaluation: log-likelihood estimates with brackets and diagnostics, the QELBO from shots,
-and FID."""
+"""Evaluation: log-likelihood estimates with brackets and diagnostics (the variational lower
+bound for deep models), the QELBO from shots, and FID."""
 
+from qdoem.metrics.dbm_likelihood import (
+    BoundReport,
+    VariationalBound,
+    dbm_log_likelihood_bound,
+    variational_bound,
+)
 from qdoem.metrics.fid import (
     DOMAIN_DATASETS,
     INCEPTION_WEIGHTS_FILE,
@@ -17,6 +23,10 @@ from qdoem.metrics.likelihood import MIN_ESS_FRACTION, LikelihoodReport, likelih
 from qdoem.metrics.qelbo import DENSE_MAX_QUBITS, QELBOEstimate, dense_qelbo, estimate_qelbo
 
 __all__ = [
+    "BoundReport",
+    "VariationalBound",
+    "dbm_log_likelihood_bound",
+    "variational_bound",
     "DENSE_MAX_QUBITS",
     "DOMAIN_DATASETS",
     "DomainClassifier",

@@ -24,12 +24,18 @@ model ``p_ann`` can fit the data better than ``p`` does, and RAISE lands *above*
 here on a PCD-trained 20 x 10 RBM: 0.9 nats above the exact value at 1000 temperatures, 0.3
 at 10000). Hence disagreement in either direction is flagged, and the bracket reported is
 ``[lower, upper]``, the two estimates in order.
+
+Models with several hidden layers (DBM, QiDBM) have no closed-form ``p*(v)`` to anneal or to
+reverse-anneal; for them the report is the variational lower bound of Salakhutdinov & Hinton
+(2009) with ``log Z`` by AIS over the deep model (:mod:`qdoem.metrics.dbm_likelihood`), with
+the same AIS diagnostics (:func:`pooled_ais`).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
@@ -44,10 +50,15 @@ from qdoem.sampling.ais import (
 )
 from qdoem.seeding import derive_seed, seeded_generator
 
-__all__ = ["LikelihoodReport", "MIN_ESS_FRACTION", "likelihood_report"]
+if TYPE_CHECKING:
+    from qdoem.metrics.dbm_likelihood import BoundReport
+
+__all__ = ["LikelihoodReport", "MIN_ESS_FRACTION", "likelihood_report", "pooled_ais"]
 
 #: Below this effective fraction of the AIS chains, the weights are flagged as degenerate.
 MIN_ESS_FRACTION = 0.1
+#: The ``method`` values of :func:`likelihood_report`.
+METHODS = ("auto", "exact", "ais", "bound")
 _AIS, _RAISE, _SUBSET = 0, 1, 2  # seed streams
 
 
@@ -156,17 +167,24 @@ def likelihood_report(
     sampler: str = "exact",
     seed: int = 0,
     tolerance: float = 1.0,
-) -> LikelihoodReport:
-    """Mean log-likelihood of ``data`` under ``model``, bracketed by AIS and RAISE.
+) -> LikelihoodReport | BoundReport:
+    """Mean log-likelihood of ``data`` under ``model``, bracketed by AIS and RAISE (one hidden
+    layer), or its variational lower bound (deeper models).
 
     Parameters
     ----------
     model : LayeredModel
-        One hidden layer, {0,1} visible units.
+        {0,1} visible units (Gaussian ones with one hidden layer).
     data : Tensor
         ``(n, n_visible)`` rows.
-    method : {"auto", "exact", "ais"}
-        ``"auto"``: exact enumeration when ``n_visible <= 24``, else AIS and RAISE.
+    method : {"auto", "exact", "ais", "bound"}
+        ``"exact"``: enumeration (``n_visible`` plus the enumerated hidden units at most 24).
+        ``"ais"``: AIS and RAISE over the visible marginal (one hidden layer). ``"bound"``:
+        the mean-field lower bound with ``log Z`` by AIS
+        (:func:`~qdoem.metrics.dbm_likelihood.dbm_log_likelihood_bound`; returns its
+        :class:`~qdoem.metrics.dbm_likelihood.BoundReport`, with no RAISE options).
+        ``"auto"``: exact where it fits, else ``"ais"`` for one hidden layer and ``"bound"``
+        for more.
     n_chains, n_betas : int
         AIS chains per run and temperatures (:func:`~qdoem.sampling.ais_log_partition`).
     n_runs : int
@@ -184,37 +202,51 @@ def likelihood_report(
     tolerance : float
         Nats of disagreement (AIS vs RAISE, run to run) above which the report is flagged.
     """
-    if method not in ("auto", "exact", "ais"):
-        raise ValueError(f"method must be 'auto', 'exact' or 'ais', got {method!r}")
-    for name, value, least in (("n_runs", n_runs, 1), ("raise_points", raise_points, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            raise ValueError(f"{name} must be an int >= {least}, got {value!r}")
-    if isinstance(tolerance, bool) or not (isinstance(tolerance, int | float) and tolerance > 0):
-        raise ValueError(f"tolerance must be a positive number, got {tolerance!r}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    check_ais_options(n_runs, tolerance)
+    if isinstance(raise_points, bool) or not isinstance(raise_points, int) or raise_points < 0:
+        raise ValueError(f"raise_points must be an int >= 0, got {raise_points!r}")
+    deep = not model.has_closed_form_marginal()
+    if method == "auto":
+        small = model.n_visible + model._enumerated_bits() <= EXACT_MAX_VISIBLE
+        method = "exact" if small else "bound" if deep else "ais"
+    if method == "bound" or (method == "ais" and deep):
+        if method == "ais":
+            raise ValueError(
+                f"method 'ais' brackets log p(v) with AIS and RAISE over the closed-form visible "
+                f"marginal (one hidden layer); {type(model).__name__} has "
+                f"{len(model.layers) - 1} hidden layers: use method='bound' (the variational "
+                f"lower bound) or 'exact' on small models"
+            )
+        from qdoem.metrics.dbm_likelihood import dbm_log_likelihood_bound
+
+        return dbm_log_likelihood_bound(
+            model,
+            data,
+            n_chains=n_chains,
+            n_betas=n_betas,
+            n_runs=n_runs,
+            base_bias=base_bias,
+            sampler=sampler,
+            seed=seed,
+            tolerance=tolerance,
+        )
     v = model._as_input(data, "data").double().cpu()
     if v.shape[0] == 0:
         raise ValueError("data must have at least one row")
     unnormalized = model.to_float64().unnormalized_log_prob(v)
     n = v.shape[0]
     data_stderr = float(unnormalized.std()) / math.sqrt(n) if n > 1 else 0.0
-    if method == "auto":
-        method = "exact" if model.n_visible <= EXACT_MAX_VISIBLE else "ais"
     if method == "exact":
         log_z = model.exact_log_partition()
         mean = float(unnormalized.mean()) - log_z
         return LikelihoodReport("exact", n, mean, mean, data_stderr, log_z)
 
     options = {"n_betas": n_betas, "base_bias": base_bias, "sampler": sampler}
-    runs = [
-        ais_log_partition(
-            model,
-            n_chains=n_chains,
-            generator=seeded_generator(derive_seed(seed, _AIS, r)),
-            **options,
-        )
-        for r in range(n_runs)
-    ]
-    pooled = AISResult.from_log_weights(torch.cat([r.log_weights for r in runs]), runs[0].log_z0)
+    pooled, runs, ais_flags = pooled_ais(
+        model, n_runs=n_runs, n_chains=n_chains, seed=seed, tolerance=tolerance, **options
+    )
     log_z, log_z_stderr = pooled.log_z, pooled.stderr
     ess_fraction = pooled.ess / pooled.log_weights.numel()
     ais_rows = unnormalized - log_z
@@ -239,20 +271,8 @@ def likelihood_report(
             )
     else:
         flags.append("no RAISE chains (raise_points=0): nothing to check AIS against")
+    flags += ais_flags
     zs = [r.log_z for r in runs]
-    spread = max(zs) - min(zs)
-    if spread > tolerance:
-        flags.append(f"independent AIS runs spread over {spread:.2f} nats (> {tolerance})")
-    elif len(runs) > 1 and spread > 0.1 and spread > 4 * max(r.stderr for r in runs):
-        flags.append(
-            f"AIS standard errors ({max(r.stderr for r in runs):.3f}) understate the run-to-run "
-            f"spread ({spread:.2f} nats)"
-        )
-    if ess_fraction < MIN_ESS_FRACTION:
-        flags.append(
-            f"AIS weights are dominated by few chains: effective sample size "
-            f"{ess_fraction:.1%} of {pooled.log_weights.numel()} (< {MIN_ESS_FRACTION:.0%})"
-        )
     settings = {
         "n_chains": n_chains,
         "n_betas": n_betas,
@@ -278,3 +298,47 @@ def likelihood_report(
         settings,
         tuple(flags),
     )
+
+
+def check_ais_options(n_runs: int, tolerance: float) -> None:
+    """Raise ``ValueError`` naming the option unless ``n_runs >= 1`` and ``tolerance > 0``."""
+    if isinstance(n_runs, bool) or not isinstance(n_runs, int) or n_runs < 1:
+        raise ValueError(f"n_runs must be an int >= 1, got {n_runs!r}")
+    if isinstance(tolerance, bool) or not (isinstance(tolerance, int | float) and tolerance > 0):
+        raise ValueError(f"tolerance must be a positive number, got {tolerance!r}")
+
+
+def pooled_ais(
+    model, *, n_runs: int, n_chains: int, seed: int, tolerance: float, **options
+) -> tuple[AISResult, list[AISResult], list[str]]:
+    """``n_runs`` independent AIS runs of ``log Z`` (seeds derived from ``seed``), their
+    weights pooled, and the flags they raise: run-to-run spread above ``tolerance`` nats,
+    standard errors that understate it, effective sample size below ``MIN_ESS_FRACTION``.
+    ``options`` go to :func:`~qdoem.sampling.ais_log_partition`."""
+    runs = [
+        ais_log_partition(
+            model,
+            n_chains=n_chains,
+            generator=seeded_generator(derive_seed(seed, _AIS, r)),
+            **options,
+        )
+        for r in range(n_runs)
+    ]
+    pooled = AISResult.from_log_weights(torch.cat([r.log_weights for r in runs]), runs[0].log_z0)
+    ess_fraction = pooled.ess / pooled.log_weights.numel()
+    flags = []
+    zs = [r.log_z for r in runs]
+    spread = max(zs) - min(zs)
+    if spread > tolerance:
+        flags.append(f"independent AIS runs spread over {spread:.2f} nats (> {tolerance})")
+    elif len(runs) > 1 and spread > 0.1 and spread > 4 * max(r.stderr for r in runs):
+        flags.append(
+            f"AIS standard errors ({max(r.stderr for r in runs):.3f}) understate the run-to-run "
+            f"spread ({spread:.2f} nats)"
+        )
+    if ess_fraction < MIN_ESS_FRACTION:
+        flags.append(
+            f"AIS weights are dominated by few chains: effective sample size "
+            f"{ess_fraction:.1%} of {pooled.log_weights.numel()} (< {MIN_ESS_FRACTION:.0%})"
+        )
+    return pooled, runs, flags

@@ -36,6 +36,27 @@ marginal; the sequential ``"heat-bath"`` sweep is not, and is refused.
 
 AIS and RAISE together bracket the log-likelihood; :mod:`qdoem.metrics.likelihood` runs both
 with diagnostics.
+
+**Deep models (DBM, QiDBM; Salakhutdinov & Hinton 2009).** With several hidden layers ``p*(v)``
+is not closed form, but the partial trace over a set ``S`` of pairwise non-neighbouring layers
+is: given the Z-basis values ``x_U`` of the other layers, every unit of ``S`` is a one-unit Gibbs
+state, so
+
+    log p*(x_U) = log <x_U| Tr_S exp(-H) |x_U>
+                = sum_{k in U} b_k.x_k + sum_{couplings inside U} x_l^T W_l x_{l+1}
+                  + sum_{k in S} sum_units log Tr exp(c_k n + Gamma_k X)
+
+(:func:`log_trace_out`), with ``c_k`` the field of ``x_U`` on layer ``k`` (the layer's closed
+form: ``c/2 + log 2cosh D`` for a qubit, ``softplus(c)`` for a classical unit). Every quantum
+layer with ``Gamma != 0`` must be in ``S`` (its state is not diagonal; ``x_U`` are Z-basis values of
+classical layers only). AIS then anneals ``p*_beta(x_U)`` exactly as above, with ``x_U`` in place
+of ``v`` (:func:`ais_summed_layers` picks ``S``: for two hidden layers, ``{v, h2}`` summed and
+``h1`` annealed as in S&H, or ``h1`` traced and ``(v, h2)`` annealed when ``h1`` is quantum). The
+transition at ``beta_k`` draws ``x_S`` from its exact conditional given ``x_U`` (the Z-basis
+measurement of a quantum layer), runs one sweep of the kernel on all layers (which leaves the
+Z-basis diagonal ``<x|rho_beta|x>`` invariant, whose ``U``-marginal is ``p_beta(x_U)``), and
+keeps ``x_U``: it leaves ``p_beta(x_U)`` invariant. The base model and ``log Z_0`` are those of
+the one-hidden-layer case.
 """
 
 from __future__ import annotations
@@ -53,6 +74,9 @@ __all__ = [
     "AISResult",
     "RAISEResult",
     "ais_log_partition",
+    "ais_summed_layers",
+    "log_trace_out",
+    "traceable_layers",
     "default_betas",
     "raise_log_prob",
     "DEFAULT_N_BETAS",
@@ -142,14 +166,100 @@ def default_betas(n_betas: int) -> Tensor:
     )
 
 
+def _active_quantum_layers(model) -> set[int]:
+    """Layers whose transverse fields are not all zero (their state is not diagonal)."""
+    return {
+        k
+        for k, layer in enumerate(model.layers)
+        if not layer.acts_classically(model.layer_params(k))
+    }
+
+
+def traceable_layers(model, *, include_visible: bool = True) -> tuple[int, ...]:
+    """A set of pairwise non-neighbouring layers, holding every layer with ``Gamma != 0``, to
+    trace out in closed form (:func:`log_trace_out`).
+
+    Of the even layers (the visible layer among them only if ``include_visible``) and the odd
+    layers, the non-empty sets that hold every such quantum layer, the one with the most units
+    (ties: the even layers); if neither holds them all, the quantum layers themselves. A QiDBM
+    whose Gamma is 0 chooses as its classical twin does.
+    """
+    quantum = _active_quantum_layers(model)
+    first = 0 if include_visible else 1
+    layers = range(first, len(model.layers))
+    parity = ({k for k in layers if k % 2 == p} for p in (0, 1))
+    options = [chosen for chosen in parity if chosen and quantum <= chosen] or [quantum]
+    best = max(options, key=lambda chosen: sum(model.layers[k].size for k in chosen))
+    return tuple(sorted(best))
+
+
+def ais_summed_layers(model) -> tuple[int, ...]:
+    """Layers that AIS sums (traces) out in closed form; it anneals the others.
+
+    One hidden layer: the hidden layer (AIS over the visible marginal ``p*(v)``, which RAISE
+    shares). Deeper models: :func:`traceable_layers` with the visible layer allowed, i.e. the
+    smallest annealed state: for a classical 784-500-1000 DBM ``{v, h2}`` summed and ``h1``
+    annealed, as Salakhutdinov & Hinton 2009; for a QiDBM with quantum ``h1``, ``h1`` traced
+    and ``(v, h2)`` annealed.
+    """
+    if len(model.layers) == 2:
+        return (1,)
+    return traceable_layers(model)
+
+
+def log_trace_out(model, values: list[Tensor | None], summed) -> Tensor:
+    """``log <x_U| Tr_S exp(-H) |x_U>`` per row: layers ``S = summed`` traced out in closed form.
+
+    ``values[k]`` are Z-basis values (or, for the mean-field bound of
+    :mod:`qdoem.metrics.dbm_likelihood`, means) of the layers ``U`` not in ``summed``; entries
+    of ``summed`` are ignored. ``summed`` must hold no two neighbours and every layer with
+    ``Gamma != 0``. Maths (module docstring): the diagonal terms of ``-H`` inside ``U`` plus,
+    per unit of ``S``, ``log Tr exp(c n + Gamma X)`` at the field of its neighbours. For a model
+    with one hidden layer and ``summed = (1,)`` it is ``unnormalized_log_prob(v)``.
+    """
+    summed = set(summed)
+    kept = [k for k in range(len(model.layers)) if k not in summed]
+    values = [None if k in summed else values[k] for k in range(len(model.layers))]
+    out = sum(model.layers[k].log_potential(values[k], model.layer_params(k)) for k in kept)
+    for c in model.couplings:
+        if c.lower not in summed and c.lower + 1 not in summed:
+            out = out + model._coupling_term(c.lower, values)
+    for k in sorted(summed):
+        field = model.field(k, values)
+        out = out + model.layers[k].log_partition(field, model.layer_params(k)).sum(-1)
+    return out
+
+
+def _check_summed(model, summed) -> tuple[int, ...]:
+    """``summed`` checked: distinct layer indices, no two neighbours, every quantum layer with
+    ``Gamma != 0`` among them, at least one layer left to anneal."""
+    n = len(model.layers)
+    bad = [k for k in summed if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < n]
+    chosen = set(summed)
+    if bad or not chosen or len(chosen) == n:
+        raise ValueError(f"summed must be layer indices in 0..{n - 1}, not all, got {summed!r}")
+    if any(k + 1 in chosen for k in chosen):
+        raise ValueError(f"summed must hold no two neighbouring layers, got {sorted(chosen)}")
+    missing = sorted(_active_quantum_layers(model) - chosen)
+    if missing:
+        raise ValueError(
+            f"summed {sorted(chosen)} leaves quantum layers {missing} (Gamma != 0) to the "
+            f"annealed state, whose values must be classical: add them to summed"
+        )
+    if n == 2 and chosen != {1}:
+        raise ValueError("with one hidden layer AIS anneals the visible marginal: summed=(1,)")
+    return tuple(sorted(chosen))
+
+
 def _annealing_setup(model, base_bias, sampler, reversible=False):
     """Checked ``(float64 model, a0, log Z_0)`` for annealing ``model`` with ``sampler``."""
     check_sampler(sampler)
-    if not model.has_closed_form_marginal():
+    if reversible and not model.has_closed_form_marginal():
         raise NotImplementedError(
-            f"annealing over the visible marginal needs one hidden layer (closed-form p*(v)); "
-            f"{type(model).__name__} has {len(model.layers) - 1}: use log_prob(method='exact') "
-            f"on small models"
+            f"RAISE anneals the visible marginal, which needs one hidden layer (closed-form "
+            f"p*(v)); {type(model).__name__} has {len(model.layers) - 1}: use "
+            f"log_prob(method='exact') on small models, or the variational bound "
+            f"(qdoem.metrics.dbm_log_likelihood_bound)"
         )
     if sampler not in EXACT_SAMPLERS and model.has_transverse_field():
         raise ValueError(
@@ -173,11 +283,27 @@ def _annealing_setup(model, base_bias, sampler, reversible=False):
     return model.to_float64(), a0, log_z0
 
 
-def _transition(tempered, v: Tensor, sampler: str, estimator, gen) -> Tensor:
-    """One sweep of ``sampler`` on the tempered model, from visible values ``v``."""
-    state = ChainState([v] + [None] * (len(tempered.layers) - 1))
+def _transition(tempered, values: list, summed, sampler: str, estimator, gen) -> list:
+    """One sweep of ``sampler`` on the tempered model from the annealed layers' values (the
+    summed layers' entries are None); returns the annealed layers' new values (the rest None).
+
+    The summed layers are first drawn from their exact conditional given the others (one
+    ``"plain"`` sweep with the others clamped: each summed layer has only annealed neighbours,
+    none of them quantum with Gamma != 0, so that is its exact conditional) unless the sweep
+    draws them before reading them: the exact and plain sweeps draw the odd layers first, the
+    twin move (at Gamma != 0; else it is the plain sweep) every quantum layer.
+    """
+    n = len(tempered.layers)
+    kept = [k for k in range(n) if k not in summed]
+    if sampler == "twin-mh" and tempered.has_transverse_field():  # else the plain sweep
+        fill = any(not tempered.layers[k].quantum for k in summed)
+    else:
+        fill = set(summed) != set(range(1, n, 2))
+    state = ChainState(list(values))
+    if fill:
+        sweep(tempered, state, "plain", estimator, gen, clamped=kept)
     sweep(tempered, state, sampler, estimator, gen)
-    return state.values[0]
+    return [state.values[k] if k in kept else None for k in range(n)]
 
 
 def ais_log_partition(
@@ -188,19 +314,22 @@ def ais_log_partition(
     base_bias: Tensor | None = None,
     generator: torch.Generator | None = None,
     sampler: str = "exact",
+    summed: tuple[int, ...] | None = None,
 ) -> AISResult:
     """Annealed importance sampling estimate of ``log Z`` with its standard error.
 
     Parameters
     ----------
     model : LayeredModel
-        A model with one hidden layer and {0,1} visible units (closed-form visible marginal).
+        {0,1} visible units with one hidden layer (AIS over the closed-form visible marginal),
+        or several (DBM, QiDBM: AIS over the layers not in ``summed``, the others traced out
+        in closed form; see the module docstring).
     n_chains : int
         Number of independent AIS runs ``M``.
     n_betas : int
         Number of inverse temperatures, including 0 and 1. Sharp models (PCD-trained, or
         trained long) need many: 1000 underestimated ``log Z`` of PCD-trained MNIST RBMs by
-        20-32 nats; check with :func:`qdoem.metrics.likelihood_bracket`.
+        20-32 nats; check with :func:`qdoem.metrics.likelihood_report`.
     base_bias : Tensor, optional
         Visible biases ``a0`` of the base-rate model (e.g. data log-odds). Zeros if omitted.
     generator : torch.Generator, optional
@@ -208,6 +337,9 @@ def ais_log_partition(
     sampler : str
         Transition kernel (:data:`qdoem.sampling.kernels.SAMPLERS`); ``"plain"`` only for
         classical models, where it is exact.
+    summed : tuple of int, optional
+        Layers traced out in closed form (default :func:`ais_summed_layers`): no two
+        neighbours, every layer with ``Gamma != 0`` among them.
 
     Returns
     -------
@@ -218,17 +350,27 @@ def ais_log_partition(
     if isinstance(n_chains, bool) or not isinstance(n_chains, int) or n_chains < 2:
         raise ValueError(f"n_chains must be an int >= 2, got {n_chains!r}")
     reference, a0, log_z0 = _annealing_setup(model, base_bias, sampler)
+    summed = _check_summed(reference, ais_summed_layers(reference) if summed is None else summed)
     gen = generator if generator is not None else torch.Generator().manual_seed(0)
     estimator = ClosedFormEstimator()
     betas = default_betas(n_betas).tolist()
-    v = reference.layers[0].base_sample(n_chains, reference.layer_params(0), a0, gen)
-    log_w = torch.zeros(n_chains, dtype=torch.float64)
+    # x_U at beta_0 = 0: the base model, visible Bernoulli(sigmoid(a0)), hidden units free.
     previous = reference.tempered(betas[0], a0)
+    values: list[Tensor | None] = [None] * len(reference.layers)
+    for k, layer in enumerate(reference.layers):
+        if k in summed:
+            continue
+        if k == 0:
+            values[0] = layer.base_sample(n_chains, reference.layer_params(0), a0, gen)
+        else:
+            free = previous.layer_params(k)[layer.offset].expand(n_chains, layer.size)
+            values[k] = layer.sample(previous.conditional(k, free), gen)
+    log_w = torch.zeros(n_chains, dtype=torch.float64)
     for k in range(1, len(betas)):
         current = reference.tempered(betas[k], a0)
-        log_w += current.unnormalized_log_prob(v) - previous.unnormalized_log_prob(v)
+        log_w += log_trace_out(current, values, summed) - log_trace_out(previous, values, summed)
         if k < len(betas) - 1:
-            v = _transition(current, v, sampler, estimator, gen)
+            values = _transition(current, values, summed, sampler, estimator, gen)
         previous = current
     return AISResult.from_log_weights(log_w, log_z0)
 
@@ -267,7 +409,7 @@ def raise_log_prob(
     current = reference.tempered(betas[-1], a0)
     log_p = current.unnormalized_log_prob(v) - log_z0
     for k in range(len(betas) - 1, 0, -1):
-        v = _transition(current, v, sampler, estimator, gen)  # v_{k-1} ~ T_k(. | v_k)
+        v = _transition(current, [v, None], (1,), sampler, estimator, gen)[0]  # ~ T_k(. | v_k)
         lower = reference.tempered(betas[k - 1], a0)
         log_p += lower.unnormalized_log_prob(v) - current.unnormalized_log_prob(v)
         current = lower
