@@ -30,7 +30,10 @@ after each iteration, for DO-EM after each E-step, so their evaluations-to-targe
 those points). BLAS is single-threaded.
 
 Usage:  python -m bench.q1_speed.ablation [--sizes 6 8 10] [--data-seeds 0 1 2] [--repeats 5]
-                                          [--doem-visible 20 24] [--lr-sweep 0.1 0.3 1 3 10]
+                                          [--run-seconds 5] [--lr-sweep 0.3 1 3 10]
+                                          [--doem-visible 20 24] [--doem-esteps 6]
+(the bracketed values are the defaults, except ``--doem-visible``: none by default; commands
+with their measured wall times in ``bench/q1_speed/README.md``).
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ from qdoem.data.synthetic import BernoulliMixture, empirical_distribution  # noq
 from qdoem.io import atomic_write_text  # noqa: E402
 from qdoem.theory.qrbm import (  # noqa: E402
     QRBMParams,
+    check_visible,
+    check_weights,
     e_step,
     init_params,
     log_likelihood_and_gradient,
@@ -191,7 +196,14 @@ def _lbfgs(run: Run, fg) -> None:
 
 
 def train(spec: dict, v, q, p0, stop_kl, max_evals, max_seconds, lr) -> Run:
-    """Run one method until the tightest target or a cap."""
+    """Run one method until the tightest target or a cap.
+
+    ``v`` and ``q`` are checked once here; DO-EM's E-steps then skip the checks
+    (``check_input=False``), as the closed-form gradient does, so that DO-EM 1-step and
+    closed-form GA differ in nothing but the name (same iterates, same work per step).
+    """
+    v = check_visible(v, p0.n_visible)
+    q = check_weights(q, len(v))
     run = Run(v, q, p0, stop_kl, max_evals, max_seconds)
     opt = spec["opt"]
     if opt == "ga":
@@ -199,18 +211,18 @@ def train(spec: dict, v, q, p0, stop_kl, max_evals, max_seconds, lr) -> Run:
     elif opt == "lbfgs":
         _lbfgs(run, _value_and_gradient(spec["oracle"], v, q))
     elif opt == "doem1":
-        _step_loop(run, _ga_update(lambda p: one_step_gradient(v, q, p), lr), 1)
+        _step_loop(run, _ga_update(lambda p: one_step_gradient(v, q, p, check_input=False), lr), 1)
     elif opt == "doem":
 
         def update(p):
-            p_new, res = m_step_result(e_step(v, q, p), p, spec["inner"])
+            p_new, res = m_step_result(e_step(v, q, p, check_input=False), p, spec["inner"])
             return p_new, int(res.nfev)
 
         _step_loop(run, update, 1)
     elif opt == "doem-ga":
         # DO-EM with a fixed-step M-step: `inner` gradient steps of size lr on the concave Q.
         def update(p):
-            s_eta = e_step(v, q, p)
+            s_eta = e_step(v, q, p, check_input=False)
             x = p.to_vector()
             for _ in range(spec["inner"]):
                 x = x + lr * q_function(x, s_eta, p.n_visible, p.n_hidden)[1]
@@ -379,27 +391,33 @@ def cost_lines(res: dict, fractions) -> list[str]:
     """
     runs = res["runs"]
     lines = []
-    for opt in ("GA", "L-BFGS"):
-        closed = runs.get(f"closed form, {opt}")
-        for dense in ("Amin bound", "Full QBM"):
-            d = runs.get(f"{dense}, {opt}")
-            if not d or not closed:
-                continue
-            r = [a["s_per_eval"] / b["s_per_eval"] for a, b in zip(d, closed, strict=True)]
-            same = all(
-                a["hits"][str(f)]["evals"] == b["hits"][str(f)]["evals"]
-                for a, b in zip(d, closed, strict=True)
-                for f in fractions
-                if a["hits"][str(f)] and b["hits"][str(f)]
-            )
-            lines.append(
-                f"| {dense}, {opt} / closed form, {opt} | {np.median(r):.3g} "
-                f"[{np.min(r):.3g}, {np.max(r):.3g}] | {'yes' if same else 'no'} |"
-            )
+    pairs = [
+        (f"{dense}, {opt}", f"closed form, {opt}")
+        for opt in ("GA", "L-BFGS")
+        for dense in ("Amin bound", "Full QBM")
+    ]
+    # Same iterates, same oracle: the ratio is the cost of anything DO-EM adds per step.
+    pairs.append(("DO-EM 1-step", "closed form, GA"))
+    for slow, fast in pairs:
+        d, closed = runs.get(slow), runs.get(fast)
+        if not d or not closed:
+            continue
+        r = [a["s_per_eval"] / b["s_per_eval"] for a, b in zip(d, closed, strict=True)]
+        same = all(
+            a["hits"][str(f)]["evals"] == b["hits"][str(f)]["evals"]
+            for a, b in zip(d, closed, strict=True)
+            for f in fractions
+            if a["hits"][str(f)] and b["hits"][str(f)]
+        )
+        lines.append(
+            f"| {slow} / {fast} | {np.median(r):.3g} "
+            f"[{np.min(r):.3g}, {np.max(r):.3g}] | {'yes' if same else 'no'} |"
+        )
     if lines:
         lines = [
-            "Seconds per evaluation, dense over closed form (median [min, max] over runs; "
-            "'same evals' = equal evaluations to every target both reached):",
+            "Seconds per evaluation, dense over closed form, and DO-EM 1-step over closed-form "
+            "GA (median [min, max] over runs, each run's whole training time over its "
+            "evaluations; 'same evals' = equal evaluations to every target both reached):",
             "",
             "| pair | s/eval ratio | same evals |",
             "| --- | --- | --- |",
@@ -512,13 +530,25 @@ def summarise_lr(sweep: dict, fractions) -> list[str]:
     return lines
 
 
-def large_doem(n_visible: int, args) -> dict:
-    """DO-EM alone at a large visible size: exact KL to the data and to the mixture per E-step."""
+def large_doem(n_visible: int, data_seed: int, args) -> dict:
+    """DO-EM alone at a large visible size: exact KL to the data and to the mixture per E-step.
+
+    One run: data seed ``data_seed`` (mixture and sample), initialisation seed ``data_seed``.
+    """
     k = args.doem_hidden
-    mix, v, q = problem(n_visible, args.data_seeds[0], args)
-    p = init_params(n_visible, k, seed=0)
+    mix, v, q = problem(n_visible, data_seed, args)
+    v = check_visible(v, n_visible)
+    q = check_weights(q, len(v))
+    p = init_params(n_visible, k, seed=data_seed)
     it = args.inner_iters[-1]
-    rec = dict(n_visible=n_visible, n_hidden=k, support=len(q), inner_iters=it, esteps=[])
+    rec = dict(
+        n_visible=n_visible,
+        n_hidden=k,
+        data_seed=data_seed,
+        support=len(q),
+        inner_iters=it,
+        esteps=[],
+    )
 
     def measure(p, evals, secs):
         log_z = log_partition(p)
@@ -533,7 +563,8 @@ def large_doem(n_visible: int, args) -> dict:
         )
         rec["esteps"].append(row)
         print(
-            f"  {n_visible}v+{k}h E-step {len(rec['esteps']) - 1}: evals {evals}, train "
+            f"  {n_visible}v+{k}h seed {data_seed} E-step {len(rec['esteps']) - 1}: evals "
+            f"{evals}, train "
             f"{secs:.1f} s, KL(data) {row['kl_data']:.4f}, KL(mixture) {kl_mix:.4f}",
             flush=True,
         )
@@ -544,7 +575,7 @@ def large_doem(n_visible: int, args) -> dict:
     measure(p, evals, secs)
     for _ in range(args.doem_esteps):
         t0 = time.perf_counter()
-        p, res = m_step_result(e_step(v, q, p), p, it)
+        p, res = m_step_result(e_step(v, q, p, check_input=False), p, it)
         secs += time.perf_counter() - t0
         evals += int(res.nfev)
         measure(p, evals, secs)
@@ -564,7 +595,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--inner-iters", type=int, nargs="+", default=[3, 10], help="DO-EM L-BFGS its")
     ap.add_argument("--lr", type=float, default=1.0, help="step size of GA and DO-EM 1-step")
     ap.add_argument("--max-evals", type=int, default=20000, help="evaluation cap per run")
-    ap.add_argument("--run-seconds", type=float, default=60.0, help="training-time cap per run")
+    ap.add_argument("--run-seconds", type=float, default=5.0, help="training-time cap per run")
     ap.add_argument(
         "--dense-max-size", type=int, default=10, help="largest total size for dense oracles"
     )
@@ -572,15 +603,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--n-samples", type=int, default=2000)
     ap.add_argument("--modes", type=int, default=8)
     ap.add_argument("--p", type=float, default=0.9)
-    ap.add_argument("--lr-sweep", type=float, nargs="*", default=[0.1, 0.3, 1.0, 3.0, 10.0])
+    ap.add_argument("--lr-sweep", type=float, nargs="*", default=[0.3, 1.0, 3.0, 10.0])
     ap.add_argument("--lr-size", type=int, default=8, help="total qubits of the step-size sweep")
     ap.add_argument(
         "--lr-inner", type=int, default=10, help="fixed Q steps per E-step in the sweep"
     )
-    ap.add_argument("--lr-max-evals", type=int, default=20000)
-    ap.add_argument("--doem-visible", type=int, nargs="*", default=[], help="DO-EM-only sizes")
+    ap.add_argument("--lr-max-evals", type=int, default=5000)
+    ap.add_argument(
+        "--doem-visible", type=int, nargs="*", default=[], help="DO-EM-only sizes, one run per seed"
+    )
     ap.add_argument("--doem-hidden", type=int, default=8)
-    ap.add_argument("--doem-esteps", type=int, default=10)
+    ap.add_argument("--doem-esteps", type=int, default=6)
     ap.add_argument("--out", type=Path, default=Path("runs/q1_ablation"))
     args = ap.parse_args(argv)
     for n in args.sizes:
@@ -628,21 +661,65 @@ def report(result: dict, args) -> str:
         lines += cost_lines(res, fr)
     if result.get("lr_sweep"):
         lines += summarise_lr(result["lr_sweep"], fr) + [""]
-    for rec in result.get("large", []):
+    lines += summarise_large(result.get("large", []))
+    if "wall_seconds" in result:
+        lines += [f"Wall time of the whole command: {result['wall_seconds']:.0f} s.", ""]
+    return "\n".join(lines)
+
+
+def summarise_large(large: list[dict]) -> list[str]:
+    """Per large size: median [min, max] over the runs (data seeds) at every E-step, then each run.
+
+    With 3 runs the bracket is the full range, not an IQR.
+    """
+    lines = []
+    sizes = sorted({(r["n_visible"], r["n_hidden"]) for r in large})
+    for m, k in sizes:
+        recs = [r for r in large if (r["n_visible"], r["n_hidden"]) == (m, k)]
+        n_es = min(len(r["esteps"]) for r in recs)
+        seeds = ", ".join(str(r.get("data_seed", 0)) for r in recs)
+        ent = ", ".join(f"{r['data_entropy']:.3f}" for r in recs)
         lines += [
-            f"### DO-EM alone, {rec['n_visible']} visible + {rec['n_hidden']} hidden "
-            f"(L-BFGS M-step, {rec['inner_iters']} it; data entropy {rec['data_entropy']:.3f})",
+            f"### DO-EM alone, {m} visible + {k} hidden (L-BFGS M-step, {recs[0]['inner_iters']} "
+            f"it; {len(recs)} run(s), data and init seeds {seeds}; data entropy {ent})",
+            "",
+            "Median [min, max] over the runs:",
             "",
             "| E-step | evals | train s | KL(data) | KL(mixture) |",
             "| --- | --- | --- | --- | --- |",
         ]
-        for i, r in enumerate(rec["esteps"]):
+        for i in range(n_es):
+            cell = []
+            for key, spec in (
+                ("evals", ".0f"),
+                ("seconds", ".1f"),
+                ("kl_data", ".4f"),
+                ("kl_mixture", ".4f"),
+            ):
+                xs = [r["esteps"][i][key] for r in recs]
+                cell.append(
+                    f"{format(float(np.median(xs)), spec)} "
+                    f"[{format(min(xs), spec)}, {format(max(xs), spec)}]"
+                )
+            lines.append(f"| {i} | " + " | ".join(cell) + " |")
+        lines += [
+            "",
+            "Each run, first and last E-step (KL(mixture), KL(data)), training seconds, "
+            "s per evaluation:",
+            "",
+            "| seed | support | KL(mixture) start -> end | KL(data) start -> end | train s "
+            "| evals | s/eval |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for r in recs:
+            a, b = r["esteps"][0], r["esteps"][-1]
             lines.append(
-                f"| {i} | {r['evals']} | {r['seconds']:.1f} | {r['kl_data']:.4f} | "
-                f"{r['kl_mixture']:.4f} |"
+                f"| {r.get('data_seed', 0)} | {r['support']} | {a['kl_mixture']:.4f} -> "
+                f"{b['kl_mixture']:.4f} | {a['kl_data']:.4f} -> {b['kl_data']:.4f} | "
+                f"{b['seconds']:.1f} | {b['evals']} | {b['seconds'] / max(b['evals'], 1):.3g} |"
             )
         lines.append("")
-    return "\n".join(lines)
+    return lines
 
 
 def report_from_json(path: Path) -> str:
@@ -653,6 +730,7 @@ def report_from_json(path: Path) -> str:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    t_start = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
     inner = args.inner_iters
     result = dict(
@@ -696,10 +774,13 @@ def main(argv=None) -> int:
         save()
     for m in args.doem_visible:
         print(f"\n=== DO-EM alone, {m} visible + {args.doem_hidden} hidden ===", flush=True)
-        load(f"start DO-EM {m} visible")
-        result["large"].append(large_doem(m, args))
-        load(f"end DO-EM {m} visible")
-        save()
+        for ds in args.data_seeds:
+            load(f"start DO-EM {m} visible, seed {ds}")
+            result["large"].append(large_doem(m, ds, args))
+            load(f"end DO-EM {m} visible, seed {ds}")
+            save()
+    result["wall_seconds"] = time.perf_counter() - t_start
+    save()
     print("\n" + report(result, args))
     print(f"wrote {args.out / 'ablation.json'} and {args.out / 'report.md'}")
     return 0

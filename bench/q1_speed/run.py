@@ -14,7 +14,7 @@ Timing covers the updates only (the per-epoch KL evaluation is identical for eve
 excluded). BLAS runs single-threaded so that the shared machine does not distort the timings.
 Peak memory is measured in a separate one-epoch run under tracemalloc (numpy allocations included).
 
-Usage:  python -m bench.q1_speed [--sizes 8 10 12 16 20] [--visible-stretch 20 24] [--quick]
+Usage:  python -m bench.q1_speed [--sizes 8 10 12] [--visible-stretch 20 24] [--quick]
 
 The speed-up ratios printed here mix three factors (the cost of the dense vs closed-form
 gradient, the optimiser, and EM itself); ``python -m bench.q1_speed.ablation`` separates them
@@ -70,15 +70,15 @@ def parse_args(argv=None) -> argparse.Namespace:
         type=int,
         nargs="*",
         default=None,
-        help="total qubit counts; split n_hidden = n//2 (default 8 10 12 16 20)",
+        help="total qubit counts; split n_hidden = n//2 (default 8 10 12; 6 8 with --quick)",
     )
     ap.add_argument(
         "--visible-stretch",
         type=int,
         nargs="*",
-        default=None,
+        default=[],
         help="extra DO-EM runs with this many visible qubits and --stretch-hidden hidden "
-        "(default 20 24 when --sizes is not given, none when it is)",
+        "(default none; the ablation's --doem-visible runs them with repeats)",
     )
     ap.add_argument("--stretch-hidden", type=int, default=8)
     ap.add_argument("--quick", action="store_true", help="tiny sizes and budgets (smoke test)")
@@ -86,7 +86,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--epochs-doem", type=int, default=100, help="DO-EM epochs (E-steps)")
     ap.add_argument("--inner-iters", type=int, default=10, help="L-BFGS iterations per M-step")
     ap.add_argument("--lr", type=float, default=1.0, help="learning rate of every gradient method")
-    ap.add_argument("--time-cap", type=float, default=150.0, help="training seconds per method")
+    ap.add_argument("--time-cap", type=float, default=60.0, help="training seconds per method")
     ap.add_argument(
         "--mem-cap-gib",
         type=float,
@@ -100,14 +100,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--no-memory", action="store_true", help="skip the tracemalloc runs")
     ap.add_argument("--out", type=Path, default=Path("runs/q1_speed"))
     args = ap.parse_args(argv)
+    if args.sizes is None:
+        args.sizes = [6, 8] if args.quick else [8, 10, 12]
     if args.quick:
-        args.sizes = args.sizes or [6, 8]
-        args.visible_stretch = args.visible_stretch or []
         args.epochs_grad, args.epochs_doem, args.time_cap = 30, 10, 20.0
-    if args.visible_stretch is None:
-        # The stretch runs belong to the full default run only: `--sizes 8 10 12` runs just those.
-        args.visible_stretch = [20, 24] if args.sizes is None else []
-    args.sizes = [8, 10, 12, 16, 20] if args.sizes is None else args.sizes
     for n in args.sizes:
         if n < 2:
             raise SystemExit(f"--sizes: every total qubit count must be >= 2, got {n}")

@@ -94,11 +94,20 @@ def train_doem(
     inner_iters: int = 10,
     time_cap: float | None = None,
 ) -> tuple[QRBMParams, TrainHistory]:
-    """DO-EM: ``epochs`` rounds of (closed-form E-step, L-BFGS M-step). One epoch = one E-step."""
+    """DO-EM: ``epochs`` rounds of (closed-form E-step, L-BFGS M-step). One epoch = one E-step.
+
+    ``v`` and ``q`` are checked once here, not at every E-step.
+    """
     v = check_visible(v, p0.n_visible)
     q = check_weights(q, v.shape[0])
     return timed_training(
-        "DO-EM", lambda p: m_step(e_step(v, q, p), p, inner_iters), v, q, p0, epochs, time_cap
+        "DO-EM",
+        lambda p: m_step(e_step(v, q, p, check_input=False), p, inner_iters),
+        v,
+        q,
+        p0,
+        epochs,
+        time_cap,
     )
 
 
@@ -110,9 +119,20 @@ def train_doem_one_step(
     epochs: int,
     time_cap: float | None = None,
 ) -> tuple[QRBMParams, TrainHistory]:
-    """DO-EM with one M-step gradient step of size ``lr`` per E-step."""
+    """DO-EM with one M-step gradient step of size ``lr`` per E-step.
+
+    ``v`` and ``q`` are checked once here, not at every E-step, so its iterates and its cost
+    per step are those of :func:`gradient_ascent` with the closed-form likelihood gradient.
+    """
     v = check_visible(v, p0.n_visible)
     q = check_weights(q, v.shape[0])
     return gradient_ascent(
-        "DO-EM 1-step", lambda p: one_step_gradient(v, q, p), v, q, p0, lr, epochs, time_cap
+        "DO-EM 1-step",
+        lambda p: one_step_gradient(v, q, p, check_input=False),
+        v,
+        q,
+        p0,
+        lr,
+        epochs,
+        time_cap,
     )

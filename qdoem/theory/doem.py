@@ -185,6 +185,13 @@ def log_likelihood_gradient(
     (``Z`` and ``F`` shifted by ``lambda_min`` together, so nothing overflows).
     """
     eta_v, dims, theta = _check_problem(family, eta_v, n_visible, theta)
+    return _log_likelihood_gradient(family, theta, eta_v, dims)
+
+
+def _log_likelihood_gradient(
+    family: HamiltonianFamily, theta: np.ndarray, eta_v: np.ndarray, dims: tuple[int, int]
+) -> np.ndarray:
+    """:func:`log_likelihood_gradient` on inputs already checked by :func:`_check_problem`."""
     w, u = spectral.eigh(family.hamiltonian(theta))
     boltz = np.exp(-(w - w[0]))
     z = float(np.sum(boltz))
@@ -219,7 +226,8 @@ def gradient_ascent(
         lls.append(log_likelihood(eta_v, _gibbs(family, theta), dims))
         if t == n_iter:
             break
-        theta = theta + learning_rate * log_likelihood_gradient(family, theta, eta_v, n_visible)
+        # Inputs were checked once above; each step only computes the gradient.
+        theta = theta + learning_rate * _log_likelihood_gradient(family, theta, eta_v, dims)
         thetas.append(theta.copy())
     condition_s = satisfies_condition_s(family, eta_v, n_visible)
     return TrainingTrace(theta, np.array(lls), np.array([]), np.array(thetas), condition_s)

@@ -246,9 +246,17 @@ def log_likelihood_gradient(v: np.ndarray, q: np.ndarray, p: QRBMParams) -> np.n
 
 
 # --------------------------------------------------------------------------- DO-EM
-def e_step(v: np.ndarray, q: np.ndarray, p: QRBMParams) -> np.ndarray:
-    """s_eta = Tr(eta dH'/dtheta) for the Petz-recovered eta at ``p`` (closed form)."""
-    return statistics(check_visible(v, p.n_visible), check_weights(q, len(v)), p)
+def e_step(v: np.ndarray, q: np.ndarray, p: QRBMParams, check_input: bool = True) -> np.ndarray:
+    """s_eta = Tr(eta dH'/dtheta) for the Petz-recovered eta at ``p`` (closed form).
+
+    ``check_input=False`` skips the checks of ``v`` and ``q`` (:func:`check_visible`,
+    :func:`check_weights`): for training loops that checked them once at entry and pass the
+    checked arrays, so that the E-step costs the same as the gradient's data term.
+    """
+    if check_input:
+        v = check_visible(v, p.n_visible)
+        q = check_weights(q, len(v))
+    return statistics(v, q, p)
 
 
 def q_function(x: np.ndarray, s_eta: np.ndarray, n_visible: int, n_hidden: int):
@@ -285,6 +293,11 @@ def m_step_result(s_eta: np.ndarray, p_old: QRBMParams, max_iter: int = 10):
     return QRBMParams.from_vector(res.x, m, k), res
 
 
-def one_step_gradient(v: np.ndarray, q: np.ndarray, p: QRBMParams) -> np.ndarray:
-    """grad Q at theta_old after an E-step at theta_old: s_eta - E_model (closed form)."""
-    return e_step(v, q, p) - model_statistics(p)[1]
+def one_step_gradient(
+    v: np.ndarray, q: np.ndarray, p: QRBMParams, check_input: bool = True
+) -> np.ndarray:
+    """grad Q at theta_old after an E-step at theta_old: s_eta - E_model (closed form).
+
+    ``check_input`` as in :func:`e_step`.
+    """
+    return e_step(v, q, p, check_input) - model_statistics(p)[1]

@@ -13,6 +13,7 @@ def result(tmp_path_factory):
     args = ["--sizes", "4", "--data-seeds", "0", "1", "--repeats", "2", "--ref-maxiter", "300"]
     args += ["--max-evals", "4000", "--lr-sweep", "1", "--lr-size", "4", "--lr-max-evals", "500"]
     args += ["--doem-visible", "5", "--doem-hidden", "2", "--doem-esteps", "2", "--out", str(out)]
+    args += ["--run-seconds", "120"]  # the evaluation caps, not time, end these runs
     assert ablation.main(args) == 0
     return json.loads((out / "ablation.json").read_text()), (out / "report.md").read_text(), out
 
@@ -59,15 +60,29 @@ def test_doem_counts_m_step_evaluations_and_e_steps(result):
         assert r["hits"]["0.5"]["esteps"] == r["hits"]["0.5"]["evals"]
 
 
+def test_doem_one_step_takes_the_steps_of_closed_form_gradient_ascent(result):
+    """Same iterates (grad Q = grad L at theta_old): the same KL after the same evaluations."""
+    runs = result[0]["sizes"][0]["runs"]
+    for ga, em in zip(runs["closed form, GA"], runs["DO-EM 1-step"], strict=True):
+        assert em["final_kl"] == ga["final_kl"] and em["evals"] == ga["evals"]
+        for f, hit in ga["hits"].items():
+            assert (em["hits"][f] or {}).get("evals") == (hit or {}).get("evals")
+
+
 def test_report_has_one_row_per_method_and_the_sweep_and_large_runs(result):
     data, report, out = result
     assert "| method | s/eval (median) | evals to 50% |" in report
     for name in ablation.method_table([3, 10]):
         assert f"| {name} |" in report
     assert "### Step-size sweep" in report and "### DO-EM alone, 5 visible + 2 hidden" in report
-    (large,) = data["large"]
-    kls = [r["kl_mixture"] for r in large["esteps"]]
-    assert len(kls) == 3 and kls[-1] < kls[0]
+    # one DO-EM run per data seed, each with its own data and initialisation
+    assert [r["data_seed"] for r in data["large"]] == [0, 1]
+    for large in data["large"]:
+        kls = [r["kl_mixture"] for r in large["esteps"]]
+        assert len(kls) == 3 and kls[-1] < kls[0]
+    assert data["large"][0]["esteps"][0]["kl_data"] != data["large"][1]["esteps"][0]["kl_data"]
+    assert "Median [min, max] over the runs" in report
+    assert f"Wall time of the whole command: {data['wall_seconds']:.0f} s." in report
     assert "python -m bench.q1_speed.ablation --sizes 4" in report
     assert "| Full QBM, GA / closed form, GA |" in report  # cost per evaluation
     assert "| DO-EM L-BFGS M-step (10 it) |" in report.split("E-steps to each target")[1]

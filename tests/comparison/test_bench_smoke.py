@@ -60,11 +60,13 @@ def test_dbm_speed_quick(tmp_path):
     assert "<= 1.10" in (tmp_path / "report.md").read_text()
 
 
-def test_sizes_alone_add_no_stretch_runs():
-    """`python -m bench.q1_speed --sizes 8 10 12` (the README's command) runs just those sizes;
-    the 20/24-visible stretch belongs to the full default run (issue 14)."""
+def test_default_run_is_the_readme_command():
+    """`python -m bench.q1_speed` runs 8, 10 and 12 qubits and nothing else (the large sizes,
+    with repeats, are the ablation's --doem-visible runs; issue 14)."""
     from bench.q1_speed.run import parse_args
 
-    assert parse_args(["--sizes", "8", "10", "12"]).visible_stretch == []
-    assert parse_args([]).visible_stretch == [20, 24]
+    assert parse_args([]).sizes == [8, 10, 12]
+    assert parse_args([]).visible_stretch == []
+    assert parse_args(["--quick"]).sizes == [6, 8]
+    assert parse_args(["--quick", "--sizes", "4"]).sizes == [4]
     assert parse_args(["--sizes", "8", "--visible-stretch", "20"]).visible_stretch == [20]

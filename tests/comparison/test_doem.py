@@ -7,7 +7,14 @@ from qdoem.comparison.amin_bound import bound_gradient
 from qdoem.comparison.full_qbm import exact_gradient
 from qdoem.comparison.training import gradient_ascent, train_doem, train_doem_one_step
 from qdoem.data.synthetic import BernoulliMixture, empirical_distribution
-from qdoem.theory.qrbm import e_step, init_params, log_likelihood_gradient, m_step, q_function
+from qdoem.theory.qrbm import (
+    e_step,
+    init_params,
+    log_likelihood_gradient,
+    m_step,
+    one_step_gradient,
+    q_function,
+)
 
 
 @pytest.fixture(params=[(4, 3, 0), (5, 2, 1)])
@@ -60,6 +67,29 @@ def test_gradient_methods_follow_the_same_trajectory(mixture):
     _, h_amin = gradient_ascent("amin", lambda p: bound_gradient(v, q, p), v, q, p0, 1.0, 5)
     np.testing.assert_allclose(h_full.kl, h_one.kl, rtol=1e-9)
     np.testing.assert_allclose(h_amin.kl, h_one.kl, rtol=1e-9)
+
+
+def test_one_step_doem_iterates_are_bit_identical_to_closed_form_gradient_ascent(mixture):
+    """DO-EM 1-step checks v and q once, then each E-step is the gradient's data term: the same
+    iterates to the last bit as gradient ascent with the closed-form likelihood gradient."""
+    v, q, p0 = mixture
+    p_em, h_em = train_doem_one_step(v, q, p0, lr=1.0, epochs=25)
+    p_ga, h_ga = gradient_ascent(
+        "closed", lambda p: log_likelihood_gradient(v, q, p), v, q, p0, 1.0, 25
+    )
+    assert np.array_equal(p_em.to_vector(), p_ga.to_vector())
+    assert h_em.kl == h_ga.kl
+
+
+def test_e_step_checks_its_inputs_unless_told_they_are_checked(mixture):
+    v, q, p0 = mixture
+    assert np.array_equal(e_step(v, q, p0, check_input=False), e_step(v, q, p0))
+    bad = v.copy()
+    bad[0, 0] = 2.0
+    with pytest.raises(ValueError, match="only 0 and 1"):
+        e_step(bad, q, p0)
+    with pytest.raises(ValueError, match="sum to 1"):
+        one_step_gradient(v, 2 * q, p0)
 
 
 def test_one_step_update_is_theta_plus_lr_grad(mixture):

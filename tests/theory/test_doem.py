@@ -118,6 +118,21 @@ def test_gradient_ascent_increases_likelihood_with_small_steps(rng):
     assert trace.qelbo.size == 0
 
 
+def test_gradient_ascent_checks_once_and_steps_with_the_checked_gradient(rng):
+    """The loop skips the per-step checks: its iterates are bit-identical to stepping with the
+    public, checking ``log_likelihood_gradient``."""
+    fam = random_cq_lvm(rng)
+    eta_v = random_data(rng, 3)
+    theta0 = rng.normal(scale=0.1, size=len(fam))
+    trace = gradient_ascent(fam, eta_v, 3, theta0, n_iter=6, learning_rate=0.1)
+    theta = theta0.copy()
+    for t in range(6):
+        theta = theta + 0.1 * log_likelihood_gradient(fam, theta, eta_v, 3)
+        assert np.array_equal(trace.thetas[t + 1], theta)
+    with pytest.raises(ValueError, match="eta_V must be 8x8"):
+        log_likelihood_gradient(fam, theta, np.eye(4) / 4, 3)
+
+
 def test_doem_fixed_point_is_stationary(rng):
     # At a DO-EM fixed point the likelihood gradient vanishes (grad Q = grad L at theta_old).
     fam = HamiltonianFamily.qrbm(2, 1)
