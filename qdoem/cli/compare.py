@@ -23,7 +23,7 @@ import shlex
 import sys
 
 from qdoem.cli import _positive_int, add_threads_option
-from qdoem.cli.train import _flag_keys, add_flags, add_persistent_flag
+from qdoem.cli.train import _flag_keys, add_flags, add_persistent_flag, parse_options
 
 HELP = "train exactly and through simulator backends at several shot budgets, side by side"
 
@@ -64,7 +64,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="dataset option, e.g. rows=3 (repeatable; bars_and_stripes defaults to 3x3)",
+        help="dataset option, e.g. rows=3 (repeatable; VALUE is a TOML scalar; "
+        "bars_and_stripes defaults to 3x3)",
     )
     p.add_argument("--data-root", default=None, help="folder of image datasets")
     p.add_argument("--limit", type=_positive_int, default=None, help="first N rows only")
@@ -129,21 +130,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="do not print each run as it starts")
     add_threads_option(p)
     p.set_defaults(func=run)
-
-
-def _dataset_options(pairs: list[str]) -> dict:
-    options = {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--dataset-option must be KEY=VALUE, got {pair!r}")
-        for kind in (int, float):
-            try:
-                options[key] = kind(text)
-                break
-            except ValueError:
-                options[key] = text
-    return options
 
 
 def train_options(args: argparse.Namespace) -> dict:
@@ -217,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
         target_nll=args.target_nll,
         train_options=train_options(args),
     )
-    options = _dataset_options(args.dataset_option)
+    options = parse_options(args.dataset_option, "--dataset-option")
     dataset = load_dataset(
         args.dataset, root=args.data_root, limit=args.limit, seed=args.seed, **options
     )
