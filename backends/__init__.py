@@ -26,7 +26,14 @@ from typing import Any
 
 from backends.base import OBSERVABLES, Backend, BatchResult
 
-__all__ = ["OBSERVABLES", "Backend", "BatchResult", "available_backends", "get_backend"]
+__all__ = [
+    "OBSERVABLES",
+    "Backend",
+    "BatchResult",
+    "available_backends",
+    "check_backend_options",
+    "get_backend",
+]
 
 #: Backend names (a ``:`` suffix takes an argument) and what they are.
 BACKENDS: dict[str, str] = {
@@ -47,6 +54,71 @@ INSTALL_HINTS: dict[str, str] = {
     "pennylane": "pip install pennylane",
     "qiskit_ibm_runtime": 'pip install "qdoem[ibm]"',
 }
+
+
+#: The class each backend kind builds: ``(module, class)``.
+_CLASSES: dict[str, tuple[str, str]] = {
+    "exact": ("backends.exact", "ExactBackend"),
+    "aer": ("backends.aer", "AerBackend"),
+    "aer-density": ("backends.aer", "AerBackend"),
+    "aer-noisy": ("backends.aer", "AerBackend"),
+    "pennylane": ("backends.pennylane", "PennyLaneBackend"),
+    "ibm": ("backends.ibm", "IBMBackend"),
+}
+
+#: Constructor arguments that are not options of a config file or ``--backend-option``: the
+#: name sets them (``method``, ``fake_backend``, the device), the run sets them (``seed``, from
+#: the run's seed; ``mode``, from ``qdoem submit --mode``), or they are Python objects.
+_NOT_OPTIONS = frozenset(
+    ("self", "method", "device", "backend", "seed", "mode")
+    + ("noise_model", "fake_backend", "pass_manager")
+)
+
+
+def backend_option_names(name: str) -> tuple[str, ...]:
+    """The options a config (``[backend_options]``) or ``--backend-option`` may set for the
+    backend ``name``: its class's constructor keywords, less those in :data:`_NOT_OPTIONS`.
+
+    Raises ``ValueError`` for an unknown backend name (nothing is built; the module of the
+    backend's class is imported).
+    """
+    import inspect
+
+    if not isinstance(name, str):
+        raise ValueError(f"backend name must be a string, got {name!r}")
+    kind = name.partition(":")[0]
+    if kind not in _CLASSES:
+        raise ValueError(f"unknown backend {name!r}; known: {', '.join(BACKENDS)}")
+    try:
+        init = _class(kind).__init__
+    except ModuleNotFoundError as err:
+        raise _missing_package(name, err) from err
+    return tuple(p for p in inspect.signature(init).parameters if p not in _NOT_OPTIONS)
+
+
+def check_backend_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` if every key is an option of backend ``name``
+    (:func:`backend_option_names`); else ``ValueError`` naming the first unknown key and the
+    closest valid one. The values are checked by the backend's constructor
+    (:func:`get_backend`)."""
+    import difflib
+
+    if not isinstance(options, dict):
+        raise ValueError(f"backend options must be a table of KEY = VALUE, got {options!r}")
+    valid = backend_option_names(name)
+    for key in options:
+        if key in valid:
+            continue
+        if key == "seed":
+            hint = "the run's seed seeds the backend"
+        elif not valid:
+            hint = "this backend takes no options"
+        else:
+            close = difflib.get_close_matches(str(key), valid, 1, cutoff=0.4)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            hint += f"valid: {', '.join(valid)}"
+        raise ValueError(f"unknown backend option {key!r} ({hint})")
+    return options
 
 
 def available_backends() -> dict[str, str]:
@@ -78,13 +150,7 @@ def get_backend(name: str, **options: Any) -> Backend:
     try:
         return _build(name, options)
     except ModuleNotFoundError as err:  # an optional package the backend needs is missing
-        package = (err.name or "").split(".")[0]
-        if package not in INSTALL_HINTS:
-            raise
-        raise ImportError(
-            f"backend {name!r} needs {package}, which is not installed; install it with: "
-            f"{INSTALL_HINTS[package]}"
-        ) from err
+        raise _missing_package(name, err) from err
 
 
 def _build(name: str, options: dict[str, Any]) -> Backend:
@@ -97,20 +163,35 @@ def _build(name: str, options: dict[str, Any]) -> Backend:
     if kind not in needs_arg and arg:
         raise ValueError(f"backend {kind!r} takes no ':' argument, got {name!r}")
     if kind == "exact":
-        return importlib.import_module("backends.exact").ExactBackend(**options)
+        return _class(kind)(**options)
     if kind in ("aer", "aer-density"):
         method = "statevector" if kind == "aer" else "density_matrix"
-        return importlib.import_module("backends.aer").AerBackend(method, **options)
+        return _class(kind)(method, **options)
     if kind == "aer-noisy":
         fake = importlib.import_module("backends.ibm").fake_backend(arg)
-        backend = importlib.import_module("backends.aer").AerBackend(
-            "density_matrix", fake_backend=fake, **options
-        )
+        backend = _class(kind)("density_matrix", fake_backend=fake, **options)
         backend.name = name
         return backend
     if kind == "pennylane":
-        return importlib.import_module("backends.pennylane").PennyLaneBackend(arg, **options)
+        return _class(kind)(arg, **options)
     if kind == "ibm":
-        return importlib.import_module("backends.ibm").IBMBackend(arg, **options)
+        return _class(kind)(arg, **options)
     known = ", ".join(BACKENDS)
     raise ValueError(f"unknown backend {name!r}; known: {known}")
+
+
+def _class(kind: str) -> type:
+    module, cls = _CLASSES[kind]
+    return getattr(importlib.import_module(module), cls)
+
+
+def _missing_package(name: str, err: ModuleNotFoundError) -> Exception:
+    """The error to raise for ``err``: an ``ImportError`` with the install command when an
+    optional package of :data:`INSTALL_HINTS` is missing, else ``err`` itself."""
+    package = (err.name or "").split(".")[0]
+    if package not in INSTALL_HINTS:
+        return err
+    return ImportError(
+        f"backend {name!r} needs {package}, which is not installed; install it with: "
+        f"{INSTALL_HINTS[package]}"
+    )

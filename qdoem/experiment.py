@@ -202,10 +202,13 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
                 f"backend applies to quantum models; the {config['model'].upper()} has no "
                 f"circuit E-step (got backend {config['backend']!r})"
             )
-        from backends import get_backend
+        from backends import check_backend_options, get_backend
 
         try:
-            # fail now, with the install hint, not mid-run
+            # fail now, with the install hint, not mid-run; the options' keys first (the same
+            # check for the TOML's [backend_options] and qdoem train --backend-option)
+            if config["backend_options"]:
+                check_backend_options(config["backend"], config["backend_options"])
             get_backend(config["backend"], **config["backend_options"])
         except (ImportError, BackendError):  # BackendError: no account; its message says so
             raise
@@ -427,7 +430,7 @@ def train(
     if not resume:
         # An epoch-0 checkpoint: a run interrupted during its first epoch can still resume.
         trainer.save_checkpoint()
-    record_backend = _provenance_writer(run, trainer, resume)
+    record_backend = _provenance_writer(run, trainer, resume, config["backend_options"])
     record_backend("running")
 
     def on_epoch(trainer: Trainer, record: dict[str, Any]) -> None:
@@ -457,8 +460,9 @@ def train(
     return trainer
 
 
-def _provenance_writer(run: RunDir, trainer: Trainer, resume: bool):
-    """A function ``write(outcome)`` that (re)writes the run's ``backend.json`` for this call."""
+def _provenance_writer(run: RunDir, trainer: Trainer, resume: bool, backend_options: dict):
+    """A function ``write(outcome)`` that (re)writes the run's ``backend.json`` for this call
+    (its invocation records the ``backend_options`` it ran with)."""
     import time
 
     from backends.provenance import now, run_record
@@ -474,6 +478,7 @@ def _provenance_writer(run: RunDir, trainer: Trainer, resume: bool):
                 previous,
                 started=started,
                 resumed_from=resumed_from,
+                backend_options=dict(backend_options),
                 wall_time_s=round(time.perf_counter() - start, 3),
                 outcome=outcome,
                 epoch=trainer.epoch,

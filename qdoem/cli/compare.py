@@ -10,7 +10,10 @@ against exact per epoch, backend calls, wall time per epoch, backend calls to a 
 curve, the command, the versions). Definitions: :mod:`qdoem.comparison.shots`.
 
 Default: the demo's QRBM (9 visible x 6 hidden) on 3x3 Bars-and-Stripes repeated 4 times,
-batch 8, learning rate 0.5, 20 epochs, one seed (about five minutes on two CPU cores).
+batch 8, learning rate 0.5, 20 epochs, one seed (about five minutes on two CPU cores). The
+training flags of ``qdoem train`` below (``--cd-k``, ``--pcd``/``--persistent``, ``--sampler``,
+``--momentum``, ...) apply to every run; not given, they keep the trainer's defaults (CD-1 from
+the data, exact sampler, momentum 0.5, weight decay 1e-4), which ``compare.json`` records.
 """
 
 from __future__ import annotations
@@ -20,8 +23,23 @@ import shlex
 import sys
 
 from qdoem.cli import _positive_int, add_threads_option
+from qdoem.cli.train import _flag_keys, add_flags, add_persistent_flag, parse_options
 
 HELP = "train exactly and through simulator backends at several shot budgets, side by side"
+
+#: Flags of ``qdoem train`` that ``qdoem compare`` passes to every run's training settings.
+TRAIN_FLAGS = [
+    "--cd-k",
+    "--chain-init",
+    "--sampler",
+    "--scheme",
+    "--momentum",
+    "--weight-decay",
+    "--lr-schedule",
+    "--lr-decay",
+    "--clip-norm",
+    "--m-step-start",
+]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,7 +64,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="dataset option, e.g. rows=3 (repeatable; bars_and_stripes defaults to 3x3)",
+        help="dataset option, e.g. rows=3 (repeatable; VALUE is a TOML scalar; "
+        "bars_and_stripes defaults to 3x3)",
     )
     p.add_argument("--data-root", default=None, help="folder of image datasets")
     p.add_argument("--limit", type=_positive_int, default=None, help="first N rows only")
@@ -73,6 +92,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=[1],
         help="M-step gradient steps per E-step, K; every --backend budget and the closed form "
         "run at each K (1); --noisy and --pennylane at the first",
+    )
+    training = p.add_argument_group(
+        "training settings of every run (as for qdoem train; default: the trainer's)"
+    )
+    add_flags(training, TRAIN_FLAGS)
+    add_persistent_flag(training)
+    training.add_argument(
+        "--fixed-gamma",
+        action="store_true",
+        default=None,
+        help="keep Gamma at --gamma-init instead of learning it",
     )
     p.add_argument(
         "--noisy",
@@ -102,18 +132,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _dataset_options(pairs: list[str]) -> dict:
-    options = {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--dataset-option must be KEY=VALUE, got {pair!r}")
-        for kind in (int, float):
-            try:
-                options[key] = kind(text)
-                break
-            except ValueError:
-                options[key] = text
+def train_options(args: argparse.Namespace) -> dict:
+    """The :class:`~qdoem.training.TrainConfig` fields given by the ``TRAIN_FLAGS`` and
+    ``--pcd``."""
+    keys = _flag_keys(TRAIN_FLAGS)
+    options = {key: getattr(args, key) for key in keys if getattr(args, key) is not None}
+    if args.pcd:
+        options["persistent"] = True
     return options
 
 
@@ -164,6 +189,8 @@ def run(args: argparse.Namespace) -> int:
     model_options = {"weight_scale": args.weight_scale}
     if args.gamma_init is not None:
         model_options["gamma_init"] = args.gamma_init
+    if args.fixed_gamma:
+        model_options["learn_gamma"] = False
     comparison = ShotComparison(
         runs,
         model=args.model,
@@ -174,8 +201,9 @@ def run(args: argparse.Namespace) -> int:
         learning_rate=args.lr,
         seeds=tuple(range(args.seed, args.seed + args.seeds)),
         target_nll=args.target_nll,
+        train_options=train_options(args),
     )
-    options = _dataset_options(args.dataset_option)
+    options = parse_options(args.dataset_option, "--dataset-option")
     dataset = load_dataset(
         args.dataset, root=args.data_root, limit=args.limit, seed=args.seed, **options
     )

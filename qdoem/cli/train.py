@@ -92,23 +92,109 @@ _FLAGS: list[tuple[str, dict]] = [
         },
     ),
     ("--shots", {"type": int, "help": "shots per latent unit and basis with --backend (1000)"}),
+    (
+        "--m-step-start",
+        {
+            "help": "with --m-steps K > 1, CD from the data: where the chains of M-steps 2..K "
+            "start: data (the hidden layer drawn afresh at the data, 1 + cd_k backend calls "
+            "each) or e-step (the E-step's own Z-basis shot, cd_k calls each)",
+        },
+    ),
 ]
 
 
 HELP = "train a model with DO-EM"
 
 
-def _flag_keys() -> list[str]:
-    """The config key of each flag in ``_FLAGS`` (its argparse ``dest``)."""
-    return [kw.get("dest", flag.removeprefix("--").replace("-", "_")) for flag, kw in _FLAGS]
+def _flag_keys(names: list[str] | None = None) -> list[str]:
+    """The config key of each flag in ``_FLAGS`` (its argparse ``dest``), or of those in
+    ``names``."""
+    return [
+        kw.get("dest", flag.removeprefix("--").replace("-", "_"))
+        for flag, kw in _FLAGS
+        if names is None or flag in names
+    ]
+
+
+def flag_choices() -> dict[str, list[str] | tuple[str, ...]]:
+    """The allowed values of the flags of ``_FLAGS`` that take a name."""
+    from qdoem.models import MODELS
+    from qdoem.sampling import SAMPLERS
+    from qdoem.training.config import CHAIN_INITS, M_STEP_STARTS, SCHEMES
+    from qdoem.training.optim import SCHEDULES
+
+    return {
+        "--model": sorted(MODELS),
+        "--sampler": sorted(SAMPLERS),
+        "--scheme": SCHEMES,
+        "--lr-schedule": SCHEDULES,
+        "--chain-init": CHAIN_INITS,
+        "--m-step-start": M_STEP_STARTS,
+    }
+
+
+def add_flags(parser: argparse.ArgumentParser, names: list[str] | None = None) -> None:
+    """Add the flags of ``_FLAGS`` (those in ``names``, all if None) to ``parser``, default
+    None ("not given"), with their choices; ``qdoem compare`` shares them this way."""
+    choices = flag_choices()
+    for flag, kw in _FLAGS:
+        if names is not None and flag not in names:
+            continue
+        if flag in choices:
+            kw = {**kw, "choices": choices[flag]}
+        parser.add_argument(flag, default=None, **kw)
+
+
+def add_persistent_flag(parser: argparse.ArgumentParser) -> None:
+    """``--pcd`` / ``--persistent``: persistent CD chains (dest ``pcd``, None when not given)."""
+    parser.add_argument(
+        "--pcd", "--persistent", action="store_true", default=None, help="persistent CD chains"
+    )
+
+
+def parse_option(pair: str, flag: str) -> tuple[str, object]:
+    """``KEY=VALUE`` with VALUE read as a TOML scalar (``2``, ``0.5``, ``true``, ``"text"``);
+    a VALUE that is not TOML is taken as a bare string (``mitigation=mthree``).
+
+    Raises
+    ------
+    ConfigError
+        No ``=``, an empty key, or a VALUE that is a TOML array or table.
+    """
+    import tomllib
+
+    from qdoem.errors import ConfigError
+
+    key, sep, text = pair.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"{flag} must be KEY=VALUE, got {pair!r}")
+    try:
+        value = tomllib.loads(f"value = {text.strip()}")["value"]
+    except tomllib.TOMLDecodeError:
+        value = text.strip()
+    if not isinstance(value, bool | int | float | str):
+        raise ConfigError(
+            f"{flag} {key}: VALUE must be a number, true/false or a string, got {text!r}"
+        )
+    return key, value
+
+
+def parse_options(pairs: list[str] | None, flag: str) -> dict[str, object]:
+    """Repeated ``KEY=VALUE`` pairs (:func:`parse_option`) as a dict; a key given twice is
+    refused."""
+    from qdoem.errors import ConfigError
+
+    options: dict[str, object] = {}
+    for pair in pairs or []:
+        key, value = parse_option(pair, flag)
+        if key in options:
+            raise ConfigError(f"{flag} {key} given twice ({options[key]!r} and {value!r})")
+        options[key] = value
+    return options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from qdoem.models import MODELS
-    from qdoem.sampling import SAMPLERS
-    from qdoem.training.config import CHAIN_INITS, SCHEMES
-    from qdoem.training.optim import SCHEDULES
-
     p = subparsers.add_parser(
         "train",
         help=HELP,
@@ -116,18 +202,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "TOML file use the flag names with underscores (lr is learning_rate).",
     )
     p.add_argument("--config", help="TOML config file")
-    choices = {
-        "--model": sorted(MODELS),
-        "--sampler": sorted(SAMPLERS),
-        "--scheme": SCHEMES,
-        "--lr-schedule": SCHEDULES,
-        "--chain-init": CHAIN_INITS,
-    }
-    for flag, kw in _FLAGS:
-        if flag in choices:
-            kw = {**kw, "choices": choices[flag]}
-        p.add_argument(flag, default=None, **kw)
-    p.add_argument("--pcd", action="store_true", default=None, help="persistent CD chains")
+    add_flags(p)
+    p.add_argument(
+        "--backend-option",
+        action="append",
+        default=None,
+        metavar="KEY=VALUE",
+        help="a constructor option of --backend (repeatable; VALUE is a TOML scalar), e.g. "
+        "units_per_circuit=4, mitigation=mthree; over the TOML's [backend_options] key by key",
+    )
+    add_persistent_flag(p)
     p.add_argument(
         "--fixed-gamma",
         action="store_true",
@@ -181,7 +265,8 @@ def run(args: argparse.Namespace) -> int:
     import signal
 
     from qdoem.errors import ConfigError, TrainingInterrupted
-    from qdoem.experiment import load_config_file, resolve_config, train
+    from qdoem.experiment import DEFAULTS, load_config_file, resolve_config, train
+    from qdoem.training import RunDir
 
     overrides = {key: getattr(args, key) for key in _flag_keys()}
     overrides["persistent"] = args.pcd
@@ -189,14 +274,25 @@ def run(args: argparse.Namespace) -> int:
     overrides["learn_gamma"] = False if args.fixed_gamma else None
     if args.stop_after is not None and args.stop_after < 1:
         raise ValueError(f"--stop-after must be positive, got {args.stop_after}")
+    options = parse_options(args.backend_option, "--backend-option")
+    loaded = load_config_file(args.config, quick=args.quick) if args.config is not None else {}
+    if options and not args.resume:
+        # key by key over the TOML's table; check_config checks the merged table's keys
+        overrides["backend_options"] = {**loaded.get("backend_options", {}), **options}
     config = resolve_config(args.config, overrides, quick=args.quick)
     if args.allow_changes and not args.resume:
         raise ConfigError("--allow-changes applies to --resume only")
     if args.resume:
         # The run's saved config.json rules: pass on only the settings the user gave.
-        given = {k: v for k, v in overrides.items() if v is not None}
-        if args.config is not None:
-            given = {**load_config_file(args.config, quick=args.quick), **given}
+        given = {**loaded, **{k: v for k, v in overrides.items() if v is not None}}
+        if options:
+            # Over the TOML's table, else the run's own: a key given with its saved value is
+            # no change; any other value is a change that resume refuses like the others.
+            base = loaded.get("backend_options")
+            if base is None:
+                saved = RunDir(config["run_dir"]).read_config()
+                base = saved.get("backend_options", DEFAULTS["backend_options"])
+            given["backend_options"] = {**base, **options}
         config = {**given, "run_dir": config["run_dir"]}
     try:
         trainer = train(

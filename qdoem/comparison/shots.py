@@ -277,6 +277,12 @@ class ShotComparison:
             self._train_config(spec, seeds[0])
 
     # ------------------------------------------------------------------ building blocks
+    def train_config(self) -> dict[str, Any]:
+        """The :class:`~qdoem.training.TrainConfig` fields every run shares (those of a
+        :class:`RunSpec` and the seed left out), defaults included."""
+        config = self._train_config(self.runs[0], self.seeds[0]).to_dict()
+        return {k: v for k, v in config.items() if k not in ("backend", "shots", "m_steps", "seed")}
+
     def _train_config(self, spec: RunSpec, seed: int):
         from qdoem.training import TrainConfig
 
@@ -558,6 +564,8 @@ class ShotComparison:
                 "learning_rate": self.learning_rate,
                 "seeds": list(self.seeds),
                 "train_options": self.train_options,
+                # every training setting the runs share, defaults included
+                "train_config": self.train_config(),
                 "nll_method": self.nll_method_,
                 "target_nll": self.target_nll_,
             },

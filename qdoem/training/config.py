@@ -10,12 +10,14 @@ from qdoem.errors import ConfigError
 from qdoem.sampling.kernels import SAMPLERS
 from qdoem.training.optim import SCHEDULES, scheduled_lr
 
-__all__ = ["CHAIN_INITS", "SCHEMES", "TrainConfig"]
+__all__ = ["CHAIN_INITS", "M_STEP_STARTS", "SCHEMES", "TrainConfig"]
 
 #: Estimators of the two phases (see ``TrainConfig.scheme``).
 SCHEMES = ("mean-field", "unbiased")
 #: Where the negative-phase chains start (see ``TrainConfig.chain_init``).
 CHAIN_INITS = ("data", "noise")
+#: Where the chains of M-steps 2..K of an E-step start (see ``TrainConfig.m_step_start``).
+M_STEP_STARTS = ("data", "e-step")
 
 
 def _positive_int(name: str, value: Any) -> None:
@@ -71,6 +73,33 @@ class TrainConfig:
         ascent steps; the model term is recomputed before each. With shots from a backend this
         spreads one E-step's circuit calls over several parameter updates. ``m_steps = 1`` is
         the usual stochastic gradient of ``L`` (``grad Q = grad L`` at ``theta = theta_old``).
+    m_step_start : {"data", "e-step"}
+        Where the negative-phase chains of M-steps 2..K start (CD from the data only; M-step 1
+        always starts at the data with the E-step's shot). Write ``P_theta(v, h) = <v, h|
+        rho(theta)|v, h>`` for the Z-basis diagonal of the model, ``T_theta`` for one sweep of
+        the chain of MATH-NOTES (h: a Z-basis shot of ``rho_L(v; theta)``; then v: the
+        MH-within-Gibbs update given h), and ``T_theta^v`` for its v half (the MH update
+        alone). Both leave ``P_theta`` invariant, from *any* state. ``"data"`` (default): the
+        chain starts at ``(v_data, h)`` with ``h ~ P_theta(h | v_data)`` drawn afresh at the
+        current ``theta``, then ``T_theta^v T_theta^(cd_k - 1)`` (that is, ``T_theta^cd_k``
+        from ``v_data``), then the model statistics at the end: ``1 + cd_k`` backend calls
+        (the ``h`` at the data, ``cd_k - 1`` later ``h`` draws, the statistics).
+        ``"e-step"``: ``h = h0``, the E-step's own Z-basis shot of the data batch, a draw of
+        ``P_theta_old(h | v_data)``, then the same ``T_theta^v T_theta^(cd_k - 1)`` and
+        statistics: ``cd_k`` calls (one per M-step at CD-1, against two). Every transition is
+        still the exact kernel at the current ``theta``; only CD's starting law differs,
+        ``delta(v_data) x P_theta_old(h | v_data)`` instead of ``delta(v_data) x P_theta(h |
+        v_data)``, which agree at ``theta = theta_old`` (M-step 1 is the same either way) and
+        differ by the change of ``P(h | v_data)`` over at most K - 1 steps. CD-k is biased
+        whatever its start, and its bias vanishes as ``cd_k`` grows for either start (the
+        kernel is ergodic with stationary law ``P_theta``); starting a chain at a state drawn
+        under earlier parameters is what persistent CD does at every step (Tieleman 2008).
+        Either way the model term is a CD-k estimate, not the exact gradient; ``"e-step"`` is
+        as valid a CD-k variant as ``"data"``.
+        Needs a model with one hidden layer (where the E-step is the Petz E-step and gives
+        the shot), CD chains from the data (``chain_init="data"``, not ``persistent``),
+        ``scheme="mean-field"`` and a sampler that draws the hidden layer by its Z-basis
+        measurement (``"exact"``, ``"plain"``).
     clip_norm : float or None
         Rescale each step's gradient (all parameters together) to at most this L2 norm, as
         Liao et al. do (10); None: no clipping.
@@ -107,6 +136,7 @@ class TrainConfig:
     persistent: bool = False
     chain_init: str = "data"
     m_steps: int = 1
+    m_step_start: str = "data"
     clip_norm: float | None = None
     sampler: str = "exact"
     backend: str | None = None
@@ -139,6 +169,22 @@ class TrainConfig:
             raise ConfigError(f"lr_decay must be >= 0, got {self.lr_decay}")
         if self.chain_init not in CHAIN_INITS:
             raise ConfigError(f"chain_init must be one of {CHAIN_INITS}, got {self.chain_init!r}")
+        if self.m_step_start not in M_STEP_STARTS:
+            raise ConfigError(
+                f"m_step_start must be one of {M_STEP_STARTS}, got {self.m_step_start!r}"
+            )
+        if self.m_step_start == "e-step" and (
+            self.persistent
+            or self.chain_init != "data"
+            or self.scheme != "mean-field"
+            or self.sampler not in ("exact", "plain")
+        ):
+            raise ConfigError(
+                "m_step_start 'e-step' restarts CD chains from the data with the E-step's shot; "
+                "it needs persistent false, chain_init 'data', scheme 'mean-field' and sampler "
+                f"'exact' or 'plain', got persistent {self.persistent!r}, chain_init "
+                f"{self.chain_init!r}, scheme {self.scheme!r}, sampler {self.sampler!r}"
+            )
         if self.clip_norm is not None and not _number("clip_norm", self.clip_norm) > 0:
             raise ConfigError(f"clip_norm must be > 0 or None, got {self.clip_norm}")
         if self.scheme not in SCHEMES:

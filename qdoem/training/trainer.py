@@ -12,7 +12,9 @@ Each step is one E-step and one M-step gradient step:
 3. M-step: ``model.gradient(pos, neg)``, the sufficient statistics on the data minus on the
    chains (optionally clipped in norm, ``clip_norm``), then momentum SGD ascent. With one
    gradient step per E-step, ``grad Q = grad L``. With ``m_steps = K`` the E-step's statistics
-   serve K gradient steps on ``Q(theta; theta_old)``, steps 2-3 repeated at each new theta.
+   serve K gradient steps on ``Q(theta; theta_old)``, steps 2-3 repeated at each new theta
+   (CD chains restarted at the data, or at the data with the E-step's own Z-basis shot,
+   ``m_step_start="e-step"``: see :class:`~qdoem.training.TrainConfig`).
 
 With ``scheme="unbiased"`` (Taniguchi et al. 2023), steps 1 (for models with several hidden
 layers) and 2 are the unbiased estimates of :mod:`qdoem.sampling.unbiased`: chains from noise
@@ -127,6 +129,11 @@ class Trainer:
                 f"sampler {config.sampler!r} does not measure the quantum layers; with a circuit "
                 f"backend use 'exact' (Z-basis shots in an exact chain) or 'plain'"
             )
+        if config.m_step_start == "e-step" and len(model.layers) != 2:
+            raise ValueError(
+                "m_step_start 'e-step' needs a model with one hidden layer (its E-step gives the "
+                f"Z-basis shot the chains start from); this model has {len(model.layers) - 1}"
+            )
         self.model = model
         self.config = config
         self.estimator = estimator
@@ -171,9 +178,11 @@ class Trainer:
         from_data = not cfg.persistent and cfg.chain_init == "data"
         pos, state = model.positive_phase(v_data, self.estimator, gen, start_chain=from_data)
         recon = None
+        e_step_start = None  # (v_data, h0): h0 the E-step's Z-basis shot, for m_step_start
         for m in range(cfg.m_steps):
             # The E-step's statistics ``pos`` stay fixed (theta_old); the model term is
             # recomputed at the current theta before each M-step gradient step.
+            clamped: tuple[int, ...] = ()
             if cfg.persistent:
                 if self.chains is None:
                     # batch_size chains; a short final batch does not reset them (the gradient
@@ -182,12 +191,20 @@ class Trainer:
                     self.chains = model.chain_state(start, gen)
                 state = self.chains
                 state.forget_caches()  # the parameters changed since the last step
+            elif m > 0 and e_step_start is not None:
+                # At (v_data, h0), h0 ~ P_theta_old(h | v_data): the first sweep is the v half
+                # only (MH-within-Gibbs at theta, leaving P_theta invariant), no new shot.
+                state, clamped = ChainState(list(e_step_start)), (1,)
             elif m > 0 or not from_data:
                 state = model.chain_state(self._chain_start(v_data, v_data.shape[0], gen), gen)
             for k in range(cfg.cd_k):
-                sweep(model, state, cfg.sampler, self.estimator, gen)
+                sweep(model, state, cfg.sampler, self.estimator, gen, clamped if k == 0 else ())
                 if m == 0 and k == 0 and from_data and 0 in state.stats:
                     recon = state.stats[0]["mean"]  # the first down-pass from the data batch
+                if m == 0 and k == 0 and cfg.m_step_start == "e-step" and cfg.m_steps > 1:
+                    # The sweep drew the hidden layer first: the E-step's shot (pending in the
+                    # E-step's statistics), or on the host from them (closed form).
+                    e_step_start = (v_data, state.values[1].clone())
             neg = model.negative_phase(state, self.estimator)
             self._ascend(model.gradient(pos, neg), lr, momentum)
             self._count_mh(state)

@@ -50,4 +50,6 @@ def test_backend_options_reach_the_backend_and_are_checked(tmp_path, capfd):
     assert record["units_per_circuit"] == 1 and len(record["layout"]) == 1
     config.write_text('backend = "ibm:fake_manila"\n[backend_options]\nunits = 1\n')
     assert main(["train", "--config", str(config), "--run-dir", str(tmp_path / "r2")]) == 2
-    assert "unexpected keyword argument 'units'" in capfd.readouterr().err
+    assert "unknown backend option 'units' (did you mean 'units_per_circuit'?" in (
+        capfd.readouterr().err
+    )
