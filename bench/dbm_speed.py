@@ -28,6 +28,13 @@ Measurements, in one run:
   the medians, with the min and max of the per-repeat ratios, and of the minima ("best":
   contention only adds time). A CPU run whose process CPU time is below 0.9 x threads x wall
   time shared its cores with another process; the report lists such runs.
+- **Fixed work.** The unbiased scheme's local-mode search sweeps until nothing changes, so its
+  step does a different amount of work per model and its time ratio mixes cost with work. The
+  same timing is repeated with ``--fixed-work-scheme`` (default ``mean-field``: a fixed number
+  of mean-field iterations and ``cd_k`` Gibbs sweeps; the matmuls differ only where an MH move
+  recomputes a quantum layer's field), in the same interleaved rounds: its ratio is the cost
+  of the quantum layer at (nearly) equal work.
+  ``--fixed-work-scheme none`` skips it.
 - **Peak memory.** One subprocess per model (so peaks do not mix) trains ``--mem-steps``
   steps. CPU: the peak resident set size (``VmHWM``) above the resident size just before the
   model is built, after the imports, the data load and one step of a tiny model of the same
@@ -114,6 +121,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=None, help="interleaved rounds (default 3)")
     p.add_argument("--mem-steps", type=int, default=None, help="steps per memory run (3)")
     p.add_argument("--scheme", default="unbiased", choices=["unbiased", "mean-field"])
+    p.add_argument(
+        "--fixed-work-scheme",
+        default="mean-field",
+        choices=["mean-field", "unbiased", "none"],
+        help="also time training with this scheme (equal work per model); none: skip",
+    )
     p.add_argument("--cd-k", type=int, default=1)
     p.add_argument("--persistent", action="store_true", help="persistent chains")
     p.add_argument("--sampler", default="exact", help="negative-phase and sampler kernel")
@@ -443,19 +456,26 @@ def run(args) -> dict:
     )
     names = list(MODELS)
     peaks = [matmul_peak(args.device, args.peak_n, args.peak_reps)]
+    fixed = args.fixed_work_scheme not in ("none", args.scheme)
+    fixed_options = {**options, "scheme": args.fixed_work_scheme}
 
-    # Warm-up = the counted run: exactly the timed work, under the FLOP counter.
-    flops, samplers, sample_flops = {}, {}, {}
-    for name in names:
+    def counted(name: str, opts: dict) -> dict:
         counter = FlopCount()
         with counter:
-            warm = time_training(name, args, options, train_data)
-        flops[name] = {
+            warm = time_training(name, args, opts, train_data)
+        return {
             "executed": counter.executed,
             "dense_equivalent": counter.dense_equivalent,
             "by_op": counter.by_op,
             "record": warm["record"],
         }
+
+    # Warm-up = the counted run: exactly the timed work, under the FLOP counter.
+    flops, flops_fixed, samplers, sample_flops = {}, {}, {}, {}
+    for name in names:
+        flops[name] = counted(name, options)
+        if fixed:
+            flops_fixed[name] = counted(name, fixed_options)
         samplers[name] = build(name, n_visible, args.hidden, options)[0]
         counter = FlopCount()
         with counter:
@@ -471,6 +491,7 @@ def run(args) -> dict:
         )
 
     train_runs: dict[str, list[dict]] = {n: [] for n in names}
+    fixed_runs: dict[str, list[dict]] = {n: [] for n in names}
     sample_runs: dict[str, list[dict]] = {n: [] for n in names}
     for r in range(args.repeats):
         order = names[r % len(names) :] + names[: r % len(names)]  # rotated each round
@@ -478,11 +499,15 @@ def run(args) -> dict:
             run_ = time_training(name, args, options, train_data)
             train_runs[name].append(run_)
             sample_runs[name].append(time_sampler(samplers[name], args))
-            print(
+            line = (
                 f"repeat {r + 1}/{args.repeats} {name:9s} train {run_['wall_s']:8.3f} s "
-                f"(cpu {run_['cpu_s']:.2f} s)  sampler {sample_runs[name][-1]['wall_s']:7.3f} s",
-                flush=True,
+                f"(cpu {run_['cpu_s']:.2f} s)  sampler {sample_runs[name][-1]['wall_s']:7.3f} s"
             )
+            if fixed:
+                fixed_runs[name].append(time_training(name, args, fixed_options, train_data))
+                w, c = fixed_runs[name][-1]["wall_s"], fixed_runs[name][-1]["cpu_s"]
+                line += f"  {args.fixed_work_scheme} {w:8.3f} s (cpu {c:.2f} s)"
+            print(line, flush=True)
     peaks.append(matmul_peak(args.device, args.peak_n, args.peak_reps))
     peak = max(peaks)
 
@@ -512,6 +537,15 @@ def run(args) -> dict:
         }
         for name in names
     }
+    if fixed:
+        for name in names:
+            models[name]["train_fixed_work"] = {
+                "scheme": args.fixed_work_scheme,
+                "wall_s": [x["wall_s"] for x in fixed_runs[name]],
+                "cpu_s": [x["cpu_s"] for x in fixed_runs[name]],
+                "records": [x["record"] for x in fixed_runs[name]],
+                "flops": flops_fixed[name],
+            }
     report = {
         "issue": 10,
         "target": TARGET,
@@ -571,23 +605,25 @@ def derive(rep: dict) -> dict:
     on_cpu = rep["device"] == "cpu"
     for m in rep["models"].values():
         t, sm = m["train"], m["sampler"]
-        walls = t["wall_s"]
-        med, best = statistics.median(walls), min(walls)
-        sig = work_signature(t["flops"]["record"])
-        t.update(
-            median_wall_s=med,
-            best_wall_s=best,
-            median_step_s=med / steps,
-            best_step_s=best / steps,
-            epoch_s_extrapolated=med / steps * per_epoch,
-            epoch_s_extrapolated_best=best / steps * per_epoch,
-            same_work_every_repeat=all(work_signature(r) == sig for r in t["records"]),
-            gflops_executed=t["flops"]["executed"] / med / 1e9,
-            gflops_executed_best=t["flops"]["executed"] / best / 1e9,
-            gflops_dense_equivalent=t["flops"]["dense_equivalent"] / med / 1e9,
-            gflops_dense_equivalent_best=t["flops"]["dense_equivalent"] / best / 1e9,
-        )
-        for part in (t, sm):
+        trains = [t] + ([m["train_fixed_work"]] if "train_fixed_work" in m else [])
+        for part in trains:
+            walls = part["wall_s"]
+            med, best = statistics.median(walls), min(walls)
+            sig = work_signature(part["flops"]["record"])
+            part.update(
+                median_wall_s=med,
+                best_wall_s=best,
+                median_step_s=med / steps,
+                best_step_s=best / steps,
+                epoch_s_extrapolated=med / steps * per_epoch,
+                epoch_s_extrapolated_best=best / steps * per_epoch,
+                same_work_every_repeat=all(work_signature(r) == sig for r in part["records"]),
+                gflops_executed=part["flops"]["executed"] / med / 1e9,
+                gflops_executed_best=part["flops"]["executed"] / best / 1e9,
+                gflops_dense_equivalent=part["flops"]["dense_equivalent"] / med / 1e9,
+                gflops_dense_equivalent_best=part["flops"]["dense_equivalent"] / best / 1e9,
+            )
+        for part in (*trains, sm):
             if on_cpu and "cpu_s" in part:
                 cores = [c / w for c, w in zip(part["cpu_s"], part["wall_s"], strict=True)]
                 part["cores_used"] = cores
@@ -619,6 +655,16 @@ def derive(rep: dict) -> dict:
             "sampler_time": ratio_summary(m["sampler"]["wall_s"], base["sampler"]["wall_s"]),
             "work": m["train"]["flops"]["executed"] / base["train"]["flops"]["executed"],
         }
+        if "train_fixed_work" in m and "train_fixed_work" in base:
+            mf, bf = m["train_fixed_work"], base["train_fixed_work"]
+            fixed = ratio_summary(mf["wall_s"], bf["wall_s"])
+            ratios[name]["fixed_work_time"] = {
+                **fixed,
+                "met": fixed["value"] <= TARGET,
+                "met_best": fixed["best"] <= TARGET,
+                "cpu": ratio_summary(mf["cpu_s"], bf["cpu_s"]),
+                "work": mf["flops"]["executed"] / bf["flops"]["executed"],
+            }
     rep["ratios"] = ratios
     return rep
 
@@ -706,10 +752,45 @@ def markdown(rep: dict) -> str:
         + ", ".join(f"{n} {r['work']:.3f}" for n, r in ratios.items())
         + ".",
     ]
+    if all("train_fixed_work" in m for m in models.values()):
+        scheme = next(iter(models.values()))["train_fixed_work"]["scheme"]
+        lines += [
+            "",
+            f"### Fixed work: scheme `{scheme}`",
+            "",
+            f"The same timing (same runs, interleaved with the rows above) with scheme "
+            f"`{scheme}` (cd_k {opts['cd_k']}, sampler `{opts['sampler']}`): a fixed number of "
+            f"mean-field iterations and Gibbs sweeps per step, no data-dependent loop: the "
+            f"matmul work differs only where an MH move recomputes a quantum layer's field "
+            f"(work ratio: counted FLOPs), so the time ratio is the cost of the quantum layer "
+            f"at (nearly) equal work. CPU-time ratio: of the median process CPU times (steadier "
+            f"when the cores are shared).",
+            "",
+            "| model | s/step median [min, max] | time ratio vs DBM, median [per-repeat range] "
+            "| target | time ratio, best | target | CPU-time ratio, median (best) | work ratio |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for name, m in models.items():
+            tf = m["train_fixed_work"]
+            st = [w / s["steps"] for w in tf["wall_s"]]
+            row = f"| {name} | {tf['median_step_s']:.3f} [{min(st):.3f}, {max(st):.3f}] | "
+            if name in ratios and "fixed_work_time" in ratios[name]:
+                fw = ratios[name]["fixed_work_time"]
+                row += (
+                    f"{fw['value']:.3f} [{fw['min']:.3f}, {fw['max']:.3f}] | {met(fw['met'])} | "
+                    f"{fw['best']:.3f} | {met(fw['met_best'])} | {fw['cpu']['value']:.3f} "
+                    f"({fw['cpu']['best']:.3f}) | {fw['work']:.3f} |"
+                )
+            else:
+                row += "1 (base) | - | 1 (base) | - | 1 (base) | 1 |"
+            lines.append(row)
     if rep["device"] == "cpu" and all("contended" in m["train"] for m in models.values()):
         flagged = []
         for name, m in models.items():
-            for part, label in ((m["train"], "training"), (m["sampler"], "sampler")):
+            parts = [(m["train"], "training"), (m["sampler"], "sampler")]
+            if "train_fixed_work" in m:
+                parts.append((m["train_fixed_work"], "fixed-work training"))
+            for part, label in parts:
                 for k, (c, hit) in enumerate(
                     zip(part.get("cores_used", []), part.get("contended", []), strict=True)
                 ):

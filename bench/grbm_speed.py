@@ -22,6 +22,8 @@ exactness). Structure as ``bench/dbm_speed.py``:
   model of the same class; glibc's mmap threshold fixed so freed tensors leave the RSS.
 - **Profile.** ``torch.profiler`` on one more step of each model: self CPU time in matmuls,
   random draws and the rest (elementwise: closed forms, MH weight, ...), and the top ops.
+- **Per sweep.** Process CPU time of 20 Gibbs sweeps of each model's training chain, split
+  into its pieces (matmuls, draws, the exact chain's terms, MH weight and bookkeeping).
 
 Usage::
 
@@ -189,6 +191,62 @@ def profile_step(cfg: dict, data: torch.Tensor) -> dict:
     return {"ms": cats, "total_ms": sum(cats.values()), "matmul_calls": calls, "top": top}
 
 
+def sweep_breakdown(cfg: dict, n_sweeps: int = 20) -> dict:
+    """Process CPU milliseconds per Gibbs sweep, by piece: ``n_sweeps`` sweeps of the training
+    chain (batch rows from noise) at the initial parameters, each piece timed by wrapping it.
+
+    Pieces: ``fields`` (``model.field``: the two matmuls), ``hidden draw`` and ``visible draw``
+    (the layers' ``statistics`` + ``sample``), ``chain terms`` and ``MH weight``
+    (``qubit.chain_terms`` and ``qubit.log_diagonal_ratio``), ``keep`` and ``accept`` (the
+    exact kernel's bookkeeping); ``other`` is the rest of the sweep's time.
+    """
+    import qdoem.layers.qubit as qubit
+    import qdoem.sampling.kernels as kernels
+    from qdoem.estimators import ClosedFormEstimator
+
+    model = build(cfg, 784)[0]
+    ms: dict[str, float] = {}
+
+    def timed_call(fn, piece):
+        def call(*a, **k):
+            t = time.process_time()
+            try:
+                return fn(*a, **k)
+            finally:
+                ms[piece] = ms.get(piece, 0.0) + (time.process_time() - t) * 1e3
+
+        return call
+
+    patches = [(qubit, "chain_terms", "chain terms"), (qubit, "log_diagonal_ratio", "MH weight")]
+    patches += [(kernels, "_keep", "keep"), (kernels, "_accept", "accept")]
+    saved = [(mod, name, getattr(mod, name)) for mod, name, _ in patches]
+    try:
+        for mod, name, piece in patches:
+            setattr(mod, name, timed_call(getattr(mod, name), piece))
+        model.field = timed_call(model.field, "fields")
+        for k, layer in enumerate(model.layers):
+            piece = "visible draw" if k == 0 else "hidden draw"
+            for method in ("statistics", "sample"):
+                setattr(layer, method, timed_call(getattr(layer, method), piece))
+        gen = torch.Generator().manual_seed(cfg["seed"])
+        state = model.chain_state(torch.randn(cfg["batch_size"], 784, generator=gen), gen)
+        estimator = ClosedFormEstimator()
+        for _ in range(3):
+            kernels.sweep(model, state, cfg["sampler"], estimator, gen)
+        ms.clear()
+        t = time.process_time()
+        for _ in range(n_sweeps):
+            kernels.sweep(model, state, cfg["sampler"], estimator, gen)
+        total = (time.process_time() - t) * 1e3
+    finally:
+        for mod, name, fn in saved:
+            setattr(mod, name, fn)
+    out = {piece: v / n_sweeps for piece, v in ms.items()}
+    out["other"] = total / n_sweeps - sum(out.values())
+    out["total"] = total / n_sweeps
+    return out
+
+
 def run(args) -> None:
     torch.set_num_threads(args.threads)
     cfgs, load0 = configs(args), os.getloadavg()
@@ -209,6 +267,7 @@ def run(args) -> None:
             w, c = runs[name][-1]["wall_s"], runs[name][-1]["cpu_s"]
             print(f"repeat {r + 1} {name:12s} {w:8.2f} s (cpu {c:.2f})", flush=True)
     prof = {name: profile_step(cfg, train) for name, cfg in cfgs.items()}
+    breakdown = {name: sweep_breakdown(cfg) for name, cfg in cfgs.items()}
     memory = measure_memory(cfgs, args, data)
     rep = {
         "issue": 11,
@@ -228,7 +287,10 @@ def run(args) -> None:
             k: getattr(args, k)
             for k in ("hidden", "batch_size", "cd_k", "steps", "repeats", "mem_steps", "seed")
         },
-        "models": {n: {"runs": runs[n], "memory": memory[n], "profile": prof[n]} for n in cfgs},
+        "models": {
+            n: {"runs": runs[n], "memory": memory[n], "profile": prof[n], "sweep_ms": breakdown[n]}
+            for n in cfgs
+        },
     }
     write(derive(rep), args.out)
 
@@ -357,6 +419,22 @@ def markdown(rep: dict) -> str:
             f"{p['ms']['rng']:.0f} | {p['ms']['other']:.0f} | {p['total_ms']:.0f} | "
             f"{top} |"
         )
+    if all("sweep_ms" in m for m in models.values()):
+        pieces = ["fields", "hidden draw", "visible draw", "chain terms", "MH weight", "keep"]
+        pieces += ["accept", "other"]
+        base = models[BASE]["sweep_ms"]["total"]
+        lines += [
+            "",
+            "## Per Gibbs sweep (process CPU ms; 20 sweeps of the training chain at the "
+            "initial parameters, pieces timed by wrapping them)",
+            "",
+            "| model | total (ratio) | " + " | ".join(pieces) + " |",
+            "|---|---|" + "---|" * len(pieces),
+        ]
+        for name, m in models.items():
+            b = m["sweep_ms"]
+            cells = " | ".join(f"{b[p]:.2f}" if p in b else "-" for p in pieces)
+            lines.append(f"| {name} | {b['total']:.2f} ({b['total'] / base:.3f}) | {cells} |")
     lines += ["", "Raw timings, memory and profiles are in `report.json`."]
     return "\n".join(lines)
 

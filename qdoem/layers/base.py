@@ -107,13 +107,30 @@ class Layer(ABC):
         """
         return torch.zeros_like(field)
 
+    def chain_terms(self, field: Tensor, params: Params) -> tuple[Tensor, ...] | None:
+        """Per-state terms that the exact chain keeps with the layer's field for its next MH
+        move (a tuple of tensors, rows first), or None when there is nothing worth keeping (the
+        default; quantum layers keep their outcome probabilities, ``qubit.ChainTerms``)."""
+        return None
+
+    def terms_statistics(self, terms: tuple[Tensor, ...]) -> Stats:
+        """``{"mean": ...}`` from :meth:`chain_terms` (enough for :meth:`sample`); only layers
+        whose :meth:`chain_terms` are not None implement it."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no chain terms")
+
     def log_diagonal_ratio(
-        self, old: Tensor, new: Tensor, params: Params, z: Tensor
-    ) -> tuple[Tensor, Stats]:
-        """``sum_j [log_diagonal(new) - log_diagonal(old)]`` per row, and the statistics at the
-        fields ``new`` (computed from the same intermediate results where a layer can)."""
+        self,
+        old: Tensor,
+        new: Tensor,
+        params: Params,
+        z: Tensor,
+        old_terms: tuple[Tensor, ...] | None = None,
+    ) -> tuple[Tensor, tuple[Tensor, ...] | None]:
+        """``sum_j [log_diagonal(new) - log_diagonal(old)]`` per row, and the
+        :meth:`chain_terms` of the fields ``new`` (``old_terms`` are those of ``old``, when
+        kept: a layer reuses them instead of recomputing)."""
         ratio = (self.log_diagonal(new, params, z) - self.log_diagonal(old, params, z)).sum(-1)
-        return ratio, self.statistics(new, params)
+        return ratio, self.chain_terms(new, params)
 
     def acts_classically(self, params: Params) -> bool:
         """Whether the layer's state is diagonal for these parameters (no X term at work)."""

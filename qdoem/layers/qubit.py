@@ -17,9 +17,9 @@ The formulas are rewritten so that no step cancels catastrophically: ``log 2cosh
 :func:`occupation_and_transverse`). ``c = Gamma = 0`` (``D = 0``) gives its limit,
 ``<n> = 1/2`` and ``<X> = 0``.
 
-:func:`occupation_and_transverse_fast` and :func:`log_diagonal_ratio` are the training hot path:
-few elementwise kernels, absolutely (not relatively) accurate to a few ulps of 1. The numpy
-reference is :mod:`qdoem.theory.latent_unit`; the two are cross-tested.
+:func:`occupation_and_transverse_fast`, :func:`chain_terms` and :func:`log_diagonal_ratio` are the
+training hot path: few elementwise kernels, in place, accurate to a few ulps of 1 (of ``|c|`` for
+the MH weight). The numpy reference is :mod:`qdoem.theory.latent_unit`; the two are cross-tested.
 """
 
 from __future__ import annotations
@@ -36,8 +36,9 @@ from qdoem.layers.bernoulli import bernoulli_sample
 
 __all__ = [
     "QubitLayer",
-    "UnitTerms",
+    "ChainTerms",
     "bloch_entropy",
+    "chain_terms",
     "bloch_entropy_shot_terms",
     "entropy",
     "log_diagonal",
@@ -49,7 +50,6 @@ __all__ = [
     "transverse",
     "twin_log_ratio",
     "gibbs_statistics",
-    "unit_terms",
 ]
 
 
@@ -135,29 +135,78 @@ def occupation_and_transverse(c: Tensor, gamma: Tensor) -> tuple[Tensor, Tensor]
     return n, x
 
 
-class UnitTerms(NamedTuple):
-    """Per-unit pieces of a qubit's Gibbs state used by the MH weight of the exact chain, and
-    by the statistics at its proposal (:meth:`QubitLayer.log_diagonal_ratio`).
+class ChainTerms(NamedTuple):
+    """What the exact chain keeps with a quantum layer's fields ``c`` for its next MH move.
 
-    ``e = 2D = sqrt(c^2 + 4 Gamma^2)``, ``q = 1/e`` and ``a = sigmoid(e) - 1/2 = tanh(D) / 2``,
-    each shaped like the fields.
+    ``p0 = P(z = 0 | c) = 1 - <n>`` and ``p1 = P(z = 1 | c) = <n>`` per unit, the Z-basis
+    outcome probabilities of each unit's Gibbs state, each to its *relative* accuracy (an
+    improbable outcome's log-probability enters the MH weight); and per row
+    ``log_z_rest = sum_j [log Tr exp(c_j n + Gamma_j X) - max(c_j, 0)]``, the log-partition
+    (:func:`log_partition`) less its large part: each unit adds a term in
+    ``[0, log 2 + |Gamma_j|]``, so the sum keeps its absolute accuracy. Made by
+    :func:`chain_terms`, consumed by :func:`log_diagonal_ratio`.
     """
 
-    e: Tensor
-    q: Tensor
-    a: Tensor
+    p0: Tensor
+    p1: Tensor
+    log_z_rest: Tensor
 
 
-def unit_terms(c: Tensor, gamma: Tensor) -> UnitTerms:
-    """:class:`UnitTerms` of fields ``c`` (five elementwise kernels), for the MH weight.
+def chain_terms(c: Tensor, gamma: Tensor) -> ChainTerms:
+    """:class:`ChainTerms` of fields ``c``: the training hot path of the exact chain.
 
-    ``e^2`` is offset by the smallest normal number, so that ``c = Gamma = 0`` gives a finite
-    ``q`` and ``a = 0`` (the limits ``<n> = 1/2``, ``<X> = 0``), with no NaN.
+    Maths: with ``e = 2D = sqrt(c^2 + 4 Gamma^2)`` and ``tau = tanh(D) / e``, the probability of
+    the outcome against the field (0 if ``c > 0``, 1 if ``c < 0``) is
+
+        ``P_against = (1 - |c| tau) / 2 = sigmoid(-e) + tau (e - |c|) / 2``,
+
+    a sum of non-negative terms with ``e - |c| = 4 Gamma^2 / (e + |c|)`` (no cancellation, so an
+    improbable outcome keeps its relative accuracy). The other outcome adds ``|c| tau``:
+    ``p0 = P_against + max(-tau c, 0)``, ``p1 = P_against + max(tau c, 0)`` (so
+    ``<n> = 1/2 + c tau / 2`` and ``<X> = 2 Gamma tau``). ``log Tr exp(c n + Gamma X) =
+    (c + e)/2 - log sigmoid(e) = max(c, 0) + (e - |c|)/2 - log sigmoid(e)``; the sum of
+    ``log sigmoid(e)`` (each in ``[-log 2, 0]``) is taken as the log of products of 64 factors
+    (each product at least ``2^-64``: one log per 64 units). ``e^2`` is offset by the smallest
+    normal number ``tiny``, so that ``c = Gamma = 0`` gives ``p0 = p1 = 1/2`` with no NaN, and
+    ``e`` is capped at ``-log(tiny)`` inside the sigmoid: ``P_against >= tiny`` (no subnormal
+    numbers, which are slow; an outcome improbable beyond the dtype's range is floored there).
+    About 18 elementwise kernels, in place on three temporaries.
+
+    Parameters
+    ----------
+    c : Tensor
+        Longitudinal fields, shape ``(batch, units)``.
+    gamma : Tensor
+        Transverse fields, broadcastable to ``c`` (typically ``(units,)``).
     """
-    e2 = torch.addcmul((4.0 * gamma * gamma).add_(torch.finfo(c.dtype).tiny), c, c)
-    q = torch.rsqrt(e2)
-    e = e2.mul_(q)  # e^2 / e, in place
-    return UnitTerms(e, q, torch.sigmoid(e).sub_(0.5))
+    tiny = torch.finfo(c.dtype).tiny
+    g4 = 4.0 * gamma * gamma
+    e2 = torch.addcmul(g4 + tiny, c, c)
+    tau = torch.rsqrt(e2)  # 1/e for now
+    zero, one = c.new_zeros(()), c.new_ones(())
+    ne = torch.addcmul(zero, e2, tau, value=-1.0, out=e2)  # -e = -e^2 / e
+    d = torch.abs(c).sub_(ne)
+    d = torch.div(g4, d, out=d)  # e - |c| = 4 Gamma^2 / (e + |c|)
+    log_z_rest = d.sum(-1).mul_(0.5)  # sum (e - |c|)/2; minus sum log sigmoid(e) below
+    s = ne.clamp_min_(math.log(tiny)).sigmoid_()  # sigmoid(-e) >= tiny; -e is consumed here
+    tau.addcmul_(s, tau, value=-2.0)  # (1 - 2 sigmoid(-e)) / e = tanh(D) / e
+    against = torch.addcmul(s, tau, d, value=0.5, out=d)
+    log_z_rest -= _sum_log_unit_half(torch.sub(one, s, out=s))  # sigmoid(e), in [1/2, 1]
+    t = torch.mul(tau, c, out=s)  # tau c, signed like c
+    p0 = torch.sub(against, torch.clamp(t, max=0.0, out=tau), out=tau)
+    p1 = against.add_(t.clamp_min_(0.0))
+    return ChainTerms(p0, p1, log_z_rest)
+
+
+def _sum_log_unit_half(t: Tensor) -> Tensor:
+    """``sum log t`` over the last axis for ``t`` in ``[1/2, 1]``: the log of products of 64
+    factors (each at least ``2^-64``, far inside every float range), summed."""
+    n = t.shape[-1]
+    m = n - n % 64
+    out = t[..., :m].unflatten(-1, (-1, 64)).prod(-1).log_().sum(-1)
+    if m < n:
+        out += t[..., m:].prod(-1).log_()
+    return out
 
 
 def gibbs_statistics(
@@ -372,48 +421,37 @@ def log_diagonal_ratio(
     c_new: Tensor,
     gamma: Tensor,
     z: Tensor,
-    new: UnitTerms | None = None,
+    old: ChainTerms | None = None,
+    new: ChainTerms | None = None,
 ) -> Tensor:
     """``sum_j [log_diagonal(c_new, Gamma, z) - log_diagonal(c_old, Gamma, z)]`` per row.
 
     The Metropolis-Hastings log-weight of a classical move that changes a quantum layer's
     fields from ``c_old`` to ``c_new`` while its Z-basis outcomes ``z`` stay (the exact chain of
-    MATH-NOTES). Training hot path: shapes ``(batch, units)`` in, ``(batch,)`` out; pass
-    ``new = unit_terms(c_new, gamma)`` when it is at hand.
+    MATH-NOTES). Training hot path: shapes ``(batch, units)`` in, ``(batch,)`` out; pass the
+    :func:`chain_terms` of either state when they are at hand (the exact chain keeps them with
+    its fields, so that a move computes only the proposal's).
 
-    Maths: ``log_diagonal = (s + e)/2 + log(P / sigma(e))`` with ``s = c (1 - 2z)``, ``e = 2D``
-    and ``P`` the probability of the outcome ``z``. For the outcome against the field,
-    ``P = sigma(-e) + a omega`` with ``omega = 1 - |c|/e = 4 Gamma^2 / (e (e + |c|))`` computed
-    without cancellation, so an improbable outcome keeps its relative accuracy; along the
-    field it is ``1 -`` that. Both states share one log (of the ratio of their
-    ``P / sigma(e)``). Units with ``Gamma = 0`` contribute exactly 0. Absolute accuracy: a
-    few ulps of ``|c|`` per unit.
+    Maths: ``<z|exp(c n + Gamma X)|z> = Z P(z | c)``, the partition function times the
+    probability of the outcome ``z``, so per unit ``log_diagonal = log P(z | c) + log Z - c z``
+    with ``log Z - c z = max(c (1 - 2z), 0) + (log Z - max(c, 0))``. Per row:
+
+        ``sum_j [log P(z_j|c_new)/P(z_j|c_old) + max(s_new, 0) - max(s_old, 0)]
+        + log_z_rest_new - log_z_rest_old``, with ``s = c (1 - 2z)``;
+
+    ``P(z | c)`` is selected exactly from :class:`ChainTerms` (``lerp(p0, p1, z)``), one log
+    serves both states, and the large terms cancel unit by unit (``max(s, 0)`` is ``max(c, 0)
+    - z c``, computed as such). Absolute accuracy: a few ulps of ``|c|`` per unit (units with
+    ``Gamma = 0`` give 0 up to that rounding).
     """
-    old = unit_terms(c_old, gamma)
-    new = unit_terms(c_new, gamma) if new is None else new
-    g2 = 4.0 * gamma * gamma
-    sz = torch.mul(z, -2.0).add_(1.0)  # 1 - 2z
-    half_old, p_old, se_old = _outcome_terms(c_old, old, g2, sz)
-    half_new, p_new, se_new = _outcome_terms(c_new, new, g2, sz)
-    # log(P_new sigma(e_old) / (P_old sigma(e_new))): one log for both states.
-    ratio = p_new.mul_(se_old).div_(p_old.mul_(se_new)).log_()
-    per_unit = ratio.add_(half_new.sub_(half_old), alpha=0.5)
-    return per_unit.mul_(gamma != 0).sum(-1)
-
-
-def _outcome_terms(
-    c: Tensor, t: UnitTerms, g2: Tensor, sz: Tensor
-) -> tuple[Tensor, Tensor, Tensor]:
-    """``(s + e, P(z), sigma(e))`` of :func:`log_diagonal_ratio` for one state (new tensors)."""
-    omega = torch.abs(c).add_(t.e).reciprocal_().mul_(t.q).mul_(g2)  # 1 - |c|/e
-    # sigmoid(-e) with its relative accuracy (not 1/2 - a), which an improbable outcome needs.
-    sm = torch.neg(t.e).sigmoid_()
-    p_against = torch.addcmul(sm, t.a, omega).clamp_min_(torch.finfo(c.dtype).tiny)
-    # against = sign(s): 1 for an outcome against the field, -1 along it, 0 at c = 0 (P = 1/2).
-    # P = against p_against + (1 - against)/2: exactly p_against when against.
-    against = torch.sign(c).mul_(sz)
-    p = torch.addcmul(torch.rsub(against, 1.0).mul_(0.5), against, p_against)
-    return torch.addcmul(t.e, c, sz), p, t.a + 0.5
+    old = chain_terms(c_old, gamma) if old is None else old
+    new = chain_terms(c_new, gamma) if new is None else new
+    buf = torch.lerp(old.p0, old.p1, z)
+    ratio = torch.lerp(new.p0, new.p1, z).div_(buf).log_()
+    ratio.add_(torch.clamp(c_new, min=0.0, out=buf))
+    ratio.sub_(torch.clamp(c_old, min=0.0, out=buf))
+    ratio.addcmul_(torch.sub(c_new, c_old, out=buf), z, value=-1.0)
+    return ratio.sum(-1).add_(new.log_z_rest).sub_(old.log_z_rest)
 
 
 def twin_log_ratio(c: Tensor, gamma: Tensor) -> Tensor:
@@ -536,15 +574,23 @@ class QubitLayer(Layer):
             "var": (field + grad_n).square() * var_n + (gamma + grad_x).square() * var_x,
         }
 
+    def chain_terms(self, field: Tensor, params: Params) -> ChainTerms:
+        return chain_terms(field, params["gamma"])
+
+    def terms_statistics(self, terms: ChainTerms) -> Stats:
+        return {"mean": terms.p1}
+
     def log_diagonal_ratio(
-        self, old: Tensor, new: Tensor, params: Params, z: Tensor
-    ) -> tuple[Tensor, Stats]:
+        self,
+        old: Tensor,
+        new: Tensor,
+        params: Params,
+        z: Tensor,
+        old_terms: ChainTerms | None = None,
+    ) -> tuple[Tensor, ChainTerms]:
         gamma = params["gamma"]
-        new_terms = unit_terms(new, gamma)
-        ratio = log_diagonal_ratio(old, new, gamma, z, new=new_terms)
-        # The statistics at the proposal, from the same terms (the chain end needs them).
-        n, x = _moments(new, new_terms.a * new_terms.q, 4.0 * gamma)
-        return ratio, {"mean": n, "x": x}
+        new_terms = chain_terms(new, gamma)
+        return log_diagonal_ratio(old, new, gamma, z, old_terms, new_terms), new_terms
 
     def acts_classically(self, params: Params) -> bool:
         return self.gamma_is_zero(params["gamma"])

@@ -62,7 +62,11 @@ def _gibbs_update(model, state: ChainState, k: int, estimator, generator) -> Non
     layer = model.layers[k]
     if layer.quantum:
         field = state.field(model, k)
-        x = estimator.sample(layer, field, model.layer_params(k), state.stats.get(k), generator)
+        stats = state.stats.get(k)
+        terms = state.terms.get(k)
+        if stats is None and terms is not None and getattr(estimator, "closed_form", False):
+            stats = layer.terms_statistics(terms)  # <n> kept by the last MH move
+        x = estimator.sample(layer, field, model.layer_params(k), stats, generator)
     else:
         x = layer.sample(state.statistics(model, k), generator)
     state.set_value(k, x)
@@ -88,48 +92,56 @@ def _accept(log_alpha: Tensor, state: ChainState, generator) -> Tensor:
 
 
 def _keep(accepted: Tensor, new: Tensor, old: Tensor) -> Tensor:
-    """Rows of ``new`` where ``accepted`` is 1, of ``old`` where it is 0, exactly.
+    """Rows of ``new`` where ``accepted`` is 1, of ``old`` where it is 0, exactly; written over
+    ``new``, which must be a fresh tensor of the move (a proposal, its fields or terms).
 
     ``torch.lerp`` evaluates ``end - (end - start) (1 - w)`` for ``w >= 1/2`` (ATen's Lerp.h), so
     weights 0 and 1 return ``start`` and ``end`` bit for bit (finite values), 4x faster than
-    ``torch.where`` with a broadcast mask on the CPU.
+    ``torch.where`` with a broadcast mask on the CPU. ``accepted`` is a ``(batch, 1)`` column;
+    it is reshaped for tensors of other ranks (a per-row ``(batch,)`` term).
     """
-    return torch.lerp(old, new, accepted)
+    w = accepted.reshape(accepted.shape[:1] + (1,) * (new.ndim - 1)).to(new.dtype)
+    return torch.lerp(old, new, w, out=new)
 
 
 def _mh_update(
     model, state: ChainState, k: int, estimator, generator, neighbours: list[int]
 ) -> None:
     """Propose classical layer ``k`` from its classical conditional; accept with the change of
-    ``sum_j log_diagonal`` of its quantum neighbours, whose Z-basis values stay fixed."""
+    ``sum_j log_diagonal`` of its quantum neighbours, whose Z-basis values stay fixed.
+
+    Each neighbour's :meth:`~qdoem.layers.base.Layer.chain_terms` (its outcome probabilities and
+    log-partition) are kept with its field in ``state.terms``, so a move computes them only at
+    the proposal; the next Z-basis draw of a quantum neighbour reads ``<n>`` from them.
+    """
     layer = model.layers[k]
     old = state.values[k]
     proposal = layer.sample(state.statistics(model, k), generator)
     values = list(state.values)
     values[k] = proposal
-    # Closed-form statistics at both states can be reused and blended; an estimator's (shot
-    # estimates) are taken afresh at the accepted state when needed.
-    reuse = getattr(estimator, "closed_form", False)
     log_alpha = None
     moves = {}
     for q in neighbours:
+        quantum, params = model.layers[q], model.layer_params(q)
         c_old = state.field(model, q)
-        old_stats = state.stats.get(q) if reuse else None
+        old_terms = state.terms.get(q)
+        if old_terms is None:
+            old_terms = quantum.chain_terms(c_old, params)
         c_new = model.field(q, values)
-        term, new_stats = model.layers[q].log_diagonal_ratio(
-            c_old, c_new, model.layer_params(q), state.values[q]
+        term, new_terms = quantum.log_diagonal_ratio(
+            c_old, c_new, params, state.values[q], old_terms
         )
         log_alpha = term if log_alpha is None else log_alpha + term
-        moves[q] = (c_old, c_new, old_stats, new_stats)
+        moves[q] = (c_old, c_new, old_terms, new_terms)
     accepted = _accept(log_alpha, state, generator)
     # Layer k's own cached statistics (the proposal law) stay valid: its neighbours are unchanged.
     state.set_value(k, _keep(accepted, proposal, old))
-    for q, (c_old, c_new, old_stats, new_stats) in moves.items():
+    for q, (c_old, c_new, old_terms, new_terms) in moves.items():
         state.fields[q] = _keep(accepted, c_new, c_old)
-        if old_stats is not None:
-            state.stats[q] = {
-                key: _keep(accepted, new_stats[key], old_stats[key]) for key in ("mean", "x")
-            }
+        if new_terms is not None and old_terms is not None:
+            state.terms[q] = type(new_terms)(
+                *(_keep(accepted, n, o) for n, o in zip(new_terms, old_terms, strict=True))
+            )
 
 
 # ---------------------------------------------------------------------- kernels

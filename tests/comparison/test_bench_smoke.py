@@ -46,11 +46,13 @@ def test_dbm_speed_quick(tmp_path):
     assert set(report["models"]) == {"DBM", "QiDBM h1", "QiDBM h2"}
     assert set(report["ratios"]) == {"QiDBM h1", "QiDBM h2"}
     for ratios in report["ratios"].values():
-        for key in ("epoch_time", "peak_memory", "sampler_time"):
+        for key in ("epoch_time", "peak_memory", "sampler_time", "fixed_work_time"):
             assert 0 < ratios[key]["value"] < float("inf"), (key, ratios[key])
     for m in report["models"].values():
         assert len(m["train"]["wall_s"]) == report["settings"]["repeats"]
         assert m["train"]["same_work_every_repeat"]
+        assert m["train_fixed_work"]["scheme"] == "mean-field"
+        assert len(m["train_fixed_work"]["wall_s"]) == report["settings"]["repeats"]
         assert 0 < m["train"]["flops"]["executed"] <= m["train"]["flops"]["dense_equivalent"]
         assert 0 < m["train"]["gflops_executed"] < float("inf")
         assert 0 < m["sampler"]["median_chain_sweeps_per_s"] < float("inf")
