@@ -634,7 +634,9 @@ m_steps, clip_norm, sampler, backend, shots :
         """``(log Z, standard error)``; the error is 0 for the exact method.
 
         ``method``: "exact" (enumeration of at most 2^24 states, {0,1} visible units), "ais"
-        (one hidden layer), or "auto" (exact where it applies). AIS options: see
+        (any depth: over the visible marginal with one hidden layer, else over the layers left
+        after tracing out non-neighbouring ones in closed form), or "auto" (exact where it
+        applies). AIS options: see
         :func:`qdoem.sampling.ais_log_partition` (``sampler`` is its transition kernel).
         """
         if method not in ("auto", "exact", "ais"):
