@@ -228,7 +228,7 @@ def row_config(args, variant: str, seed: int) -> dict:
 
 
 def run_row(args, variant: str, seed: int) -> dict:
-    from qdoem.cli.evaluate import fid_setup, model_fid
+    from qdoem.cli.evaluate import model_fid
     from qdoem.experiment import load_run_dataset, load_snapshot, train
     from qdoem.layers import data_log_odds
     from qdoem.metrics import likelihood_report
@@ -243,12 +243,7 @@ def run_row(args, variant: str, seed: int) -> dict:
     model, history = trainer.model, trainer.history
 
     start = time.perf_counter()
-    setup = fid_setup(
-        config,
-        args.fid,
-        cache_dir=args.fid_cache,
-        classifier={"limit": args.classifier_limit},
-    )
+    setup = shared_fid_setup(args, config)
     result, images = model_fid(
         model, setup, n_samples=args.fid_samples, steps=args.fid_steps, seed=seed
     )
@@ -308,11 +303,27 @@ def run_row(args, variant: str, seed: int) -> dict:
     }
 
 
+_SETUPS: dict[tuple, tuple] = {}
+
+
+def shared_fid_setup(args, config: dict) -> tuple:
+    """:func:`qdoem.cli.evaluate.fid_setup` for the run's data, computed once per process: the
+    variants share their data, so the feature map and the test reference's features are the
+    same for every row."""
+    from qdoem.cli.evaluate import fid_setup
+
+    key = (config["dataset"], json.dumps(config["dataset_options"], sort_keys=True))
+    key += (str(config["data_root"]), args.fid, str(args.fid_cache), args.classifier_limit)
+    if key not in _SETUPS:
+        classifier = {"limit": args.classifier_limit}
+        _SETUPS[key] = fid_setup(config, args.fid, cache_dir=args.fid_cache, classifier=classifier)
+    return _SETUPS[key]
+
+
 def data_floor(args) -> dict:
     """The FID of ``--fid-samples`` training images (the first ones, as the models see them,
     mapped back to pixels) against the test reference: what a perfect model scores at this
     sample size and feature map. Cached in ``OUT/floor.json`` for the settings."""
-    from qdoem.cli.evaluate import fid_setup
     from qdoem.experiment import load_run_dataset
     from qdoem.io import atomic_write_text
     from qdoem.metrics import fid_score
@@ -324,9 +335,7 @@ def data_floor(args) -> dict:
             return saved
     # The classical model's data (binarized MNIST; Fashion-MNIST standardised per channel).
     config = row_config(args, EXPERIMENTS[args.experiment]["classical"], args.seeds[0])
-    setup = fid_setup(
-        config, args.fid, cache_dir=args.fid_cache, classifier={"limit": args.classifier_limit}
-    )
+    setup = shared_fid_setup(args, config)
     train = load_run_dataset({**config, "limit": args.fid_samples})
     result = fid_score(train.to_images(train.data), setup[3], setup[0], setup[1])
     floor = {"settings": settings(args), "fid": result.to_dict()}
