@@ -1,5 +1,5 @@
-"""Experiments 1 and 2 of bench/quality_compare.py (QRBM vs RBM; ``--experiment qidbm-dbm``)
-end to end at a toy scale."""
+"""Experiments 1-3 of bench/quality_compare.py (QRBM vs RBM; ``--experiment qidbm-dbm``;
+``--experiment qgrbm-grbm``) end to end at a toy scale."""
 
 import importlib.util
 import json
@@ -85,6 +85,53 @@ def test_quality_compare_qidbm_dbm_quick(tmp_path):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.skipif(not (DATA / "FashionMNIST" / "raw").is_dir(), reason="Fashion-MNIST not found")
+def test_quality_compare_qgrbm_grbm_quick(tmp_path):
+    bench = _bench()
+    out, runs = tmp_path / "out", tmp_path / "runs"
+    common = ["--experiment", "qgrbm-grbm", "--quick", "--data-root", str(DATA), "--runs",
+              str(runs), "--out", str(out), "--fid", "domain", "--fid-cache",
+              str(tmp_path / "cache"), "--limit", "200", "--n-hidden", "8", "--batch-size", "50",
+              "--cd-k", "5", "--fid-samples", "60", "--fid-steps", "5", "--curve-samples", "40",
+              "--classifier-limit", "500", "--test-limit", "50", "--n-chains", "5", "--n-betas",
+              "20", "--raise-points", "3", "--seeds", "0", "1"]  # fmt: skip
+    bench.main(common)
+    report = json.loads((out / "report.json").read_text())
+    assert {(r["variant"], r["seed"]) for r in report["rows"]} == {
+        ("grbm", 0), ("qgrbm", 0), ("grbm", 1), ("qgrbm", 1)
+    }  # fmt: skip
+    for r in report["rows"]:
+        assert (r["n_hidden"], r["batch_size"], r["cd_k"], r["n_train"]) == (8, 50, 5, 200)
+        assert r["fid"]["extractor"] == "domain-cnn:fashion_mnist" and r["fid"]["value"] > 0
+        assert [p["epoch"] for p in r["fid_curve"]] == [1, 2]
+        lk = r["likelihood"]
+        assert lk["method"] == "ais" and lk["lower"] <= lk["upper"] and lk["n"] == 50
+        assert (r["gamma_mean"] is None) == (r["variant"] == "grbm")
+    # The same recipe for both models: their resolved configs differ in the model name only.
+    for seed in (0, 1):
+        grbm, qgrbm = (json.loads((runs / f"{m}_s{seed}" / "config.json").read_text())
+                       for m in ("grbm", "qgrbm"))  # fmt: skip
+        differ = {k for k in grbm.keys() | qgrbm.keys() if grbm.get(k) != qgrbm.get(k)}
+        assert differ == {"model", "run_dir"}
+        assert grbm["dataset_options"] == {"standardize": "channel"}
+        assert (grbm["chain_init"], grbm["lr_schedule"], grbm["clip_norm"]) == (
+            "noise",
+            "cosine",
+            10,
+        )
+    change = report["summary"]["relative_fid_change"]["qgrbm"]
+    by = {(r["variant"], r["seed"]): r["fid"]["value"] for r in report["rows"]}
+    expected = [(by["qgrbm", s] - by["grbm", s]) / by["grbm", s] for s in (0, 1)]
+    assert change["seeds"] == [0, 1] and change["values"] == pytest.approx(expected)
+    assert 0 <= report["data_floor"]["fid"]["value"] < min(by.values())
+    assert "standardised pixels" in report["likelihood_unit"]
+    text = (out / "report.md").read_text()
+    assert "Experiment 3" in text and "784 x 8" in text and "(FID_q - FID_grbm)" in text
+    assert "domain FID" in text and "Fashion-MNIST" in text and "standardised pixels" in text
+    for name in ("fid_curves.png", "samples_grbm_s0.png", "samples_qgrbm_s1.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG"
+
+
 def test_quality_compare_flags_belong_to_their_experiment():
     bench = _bench()
     with pytest.raises(SystemExit):
@@ -96,3 +143,10 @@ def test_quality_compare_flags_belong_to_their_experiment():
     args = bench.parse_args(["--experiment", "qidbm-dbm"])
     assert args.variants == ["dbm", "qidbm"] and args.n_hidden == 784
     assert args.out == Path("results/qidbm_vs_dbm_mnist")
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--cd-k", "10"])  # qrbm-rbm: the recipe's
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--experiment", "qgrbm-grbm", "--variants", "qidbm"])
+    args = bench.parse_args(["--experiment", "qgrbm-grbm", "--cd-k", "10"])
+    assert args.variants == ["grbm", "qgrbm"] and args.n_hidden == 1024 and args.cd_k == 10
+    assert args.out == Path("results/qgrbm_vs_grbm_fashion")
