@@ -24,8 +24,8 @@ settings. The relative FID change of each quantum variant against the RBM is tak
 ``--experiment qidbm-dbm`` (experiment 2) trains the DBM and the QiDBM of
 ``configs/dbm_mnist.toml`` and ``configs/qidbm_mnist.toml`` (the authors' unbiased-DBM recipe;
 the QiDBM adds only Gamma on its first hidden layer) with ``--n-hidden`` units in each of the
-two hidden layers, and reports FID only: :func:`qdoem.metrics.likelihood_report` (AIS/RAISE)
-is for one hidden layer, and qdoem has no DBM likelihood bound, so none is reported.
+two hidden layers, and reports FID only. qdoem's DBM likelihood (``qdoem evaluate --method
+bound``, :func:`qdoem.metrics.dbm_log_likelihood_bound`) is not wired into this bench yet.
 
 ``--experiment qgrbm-grbm`` (experiment 3) trains the GRBM and the QGRBM of
 ``configs/grbm_fashion_mnist_reduced.toml`` and ``configs/qgrbm_fashion_mnist_reduced.toml``
@@ -408,7 +408,10 @@ def write_report(args, rows: list[dict], floor: dict | None = None) -> None:
     payload = {"settings": s, "literature": LITERATURE, "summary": summary, "rows": rows}
     if dbm:  # no likelihood here: the paper's (Inception) FIDs are the reference quoted
         payload = {"settings": s, "paper_fid_inception": PAPER_FID, "summary": summary}
-        payload |= {"likelihood": "not reported: qdoem has no DBM likelihood bound", "rows": rows}
+        payload |= {
+            "likelihood": "not reported: the DBM bound (evaluate --method bound) is not wired in",
+            "rows": rows,
+        }
     if grbm:  # the likelihood is a density of standardised pixels
         payload = {"settings": s, "likelihood_unit": GRBM_LL_UNIT, "summary": summary}
         payload["rows"] = rows
@@ -540,9 +543,8 @@ def _rbm_runs(rows: list[dict], summary: dict, order: list[str], unit: str) -> l
 _DBM_PAPER_NOTE = (
     "The paper's FIDs on binarized MNIST (2 x 784 hidden, full scale): QiDBM "
     f"{PAPER_FID['qidbm']} against DBM {PAPER_FID['dbm']}, Inception FID: not comparable with "
-    "the domain FIDs here. No likelihood is reported: qdoem's AIS/RAISE "
-    "(qdoem.metrics.likelihood_report) is for one hidden layer, and qdoem has no DBM "
-    "likelihood bound."
+    "the domain FIDs here. No likelihood is reported: the DBM/QiDBM variational bound "
+    "(qdoem evaluate --method bound) is not wired into this bench."
 )
 
 
@@ -569,7 +571,7 @@ def _dbm_header(args, rows: list[dict], extractors: list[str], hours: float) -> 
         f"| FID samples | 10000 against the test set | {s['fid_samples']} after "
         f"{s['fid_steps']} sweeps of the exact sampler from noise |",
         f"| FID features | InceptionV3 pool3 | {', '.join(extractors) or '-'} |",
-        "| likelihood | - | none (no DBM bound in qdoem) |",
+        "| likelihood | - | none (the DBM bound is not wired into this bench) |",
         f"| seeds | >= 2 | {sorted({r['seed'] for r in rows})} |",
         f"| device | - | {r0.get('device', '-')}, {args.threads} torch thread(s) per process, "
         f"shared 2-core machine (niced); {hours:.2f} h of process wall-clock time in all |",

@@ -71,7 +71,7 @@ def test_quality_compare_qidbm_dbm_quick(tmp_path):
         assert r["hidden_sizes"] == [12, 12] and r["batch_size"] == 50 and r["n_train"] == 200
         assert r["fid"]["extractor"] == "domain-cnn:binarized_mnist" and r["fid"]["value"] > 0
         assert [p["epoch"] for p in r["fid_curve"]] == [1, 2]
-        assert r["likelihood"] is None  # no DBM bound in qdoem: none is invented
+        assert r["likelihood"] is None  # the DBM bound is not wired into the bench: none invented
         assert (r["gamma_mean"] is None) == (r["variant"] == "dbm")
     change = report["summary"]["relative_fid_change"]["qidbm"]
     by = {(r["variant"], r["seed"]): r["fid"]["value"] for r in report["rows"]}
@@ -80,7 +80,7 @@ def test_quality_compare_qidbm_dbm_quick(tmp_path):
     assert 0 <= report["data_floor"]["fid"]["value"] < min(by.values())
     text = (out / "report.md").read_text()
     assert "Experiment 2" in text and "784 x 12 x 12" in text and "(FID_q - FID_dbm)" in text
-    assert "domain FID" in text and "no DBM likelihood bound" in text
+    assert "domain FID" in text and "No likelihood is reported" in text
     for name in ("fid_curves.png", "samples_dbm_s0.png", "samples_qidbm_s1.png"):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
 
