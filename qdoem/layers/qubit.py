@@ -458,9 +458,7 @@ def log_diagonal_ratio(
         t.shape == shape for t in (c_new, z, old.p0, old.p1, new.p0, new.p1)
     )
     rows = max(1, _RATIO_BLOCK // max(1, shape[-1])) if blocked else None
-    out = torch.broadcast_tensors(c_old, c_new, z)[0].new_empty(
-        torch.broadcast_shapes(c_old.shape, c_new.shape, z.shape)[:-1]
-    )
+    out = c_old.new_empty(shape[:1]) if blocked else None
     for i in range(0, shape[0], rows) if blocked else (0,):
         b = slice(i, i + rows) if blocked else ...
         zb, cn, co = z[b], c_new[b], c_old[b]
@@ -469,6 +467,8 @@ def log_diagonal_ratio(
         ratio.add_(torch.clamp(cn, min=0.0, out=buf))
         ratio.sub_(torch.clamp(co, min=0.0, out=buf))
         ratio.addcmul_(torch.sub(cn, co, out=buf), zb, value=-1.0)
+        if not blocked:  # other shapes (broadcast): one block
+            return ratio.sum(-1).add_(new.log_z_rest).sub_(old.log_z_rest)
         torch.sum(ratio, -1, out=out[b])
     return out.add_(new.log_z_rest).sub_(old.log_z_rest)
 
