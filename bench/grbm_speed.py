@@ -30,6 +30,7 @@ Usage::
     python bench/grbm_speed.py --threads 1              # the issue's measurement (~10 min)
     python bench/grbm_speed.py --quick --out /tmp/q     # smoke: 64 hidden, cd_k 5, seconds
     python bench/grbm_speed.py --render-only            # re-derive results/grbm_speed/report.*
+    python bench/grbm_speed.py --threads 1 --memory-only  # peak memory only, into that report
 """
 
 from __future__ import annotations
@@ -72,6 +73,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--quick", action="store_true", help="smoke run: 64 hidden, batch 64, cd_k 5")
     p.add_argument("--render-only", action="store_true", help="re-derive --out/report.json")
+    p.add_argument(
+        "--memory-only",
+        action="store_true",
+        help="measure peak memory only and replace it in --out/report.json (timings kept)",
+    )
     p.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     for key, value in zip(SIZES, QUICK if args.quick else FULL, strict=True):
@@ -295,6 +301,29 @@ def run(args) -> None:
     write(derive(rep), args.out)
 
 
+def memory_only(args) -> None:
+    """Measure the peak memory again and replace it in ``--out/report.json``; the timings,
+    profiles and per-sweep figures there are kept (and the report says so)."""
+    torch.set_num_threads(args.threads)
+    rep = json.loads((args.out / "report.json").read_text())
+    keys = ("hidden", "batch_size", "cd_k", "mem_steps", "seed")
+    mine = {k: getattr(args, k) for k in keys}
+    theirs = {k: rep["settings"][k] for k in keys}
+    if mine != theirs:
+        raise SystemExit(f"--memory-only: settings {mine} differ from the report's {theirs}")
+    load0 = os.getloadavg()
+    data, _ = load_data(args)
+    memory = measure_memory(configs(args), args, data)
+    for name, m in rep["models"].items():
+        m["memory"] = memory[name]
+    rep["memory_rerun"] = {
+        "command": shlex.join([sys.executable, *sys.argv]),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "loadavg": [load0[0], os.getloadavg()[0]],
+    }
+    write(derive(rep), args.out)
+
+
 def ratio(num: list[float], den: list[float]) -> dict:
     """Of the medians, of the minima ("best"), and the range of the per-repeat ratios."""
     per = [a / b for a, b in zip(num, den, strict=True)]
@@ -351,6 +380,13 @@ def markdown(rep: dict) -> str:
     ]
     if "rendered" in rep:
         lines += ["", f"Re-rendered from report.json by `{rep['rendered']}` (nothing re-measured)."]
+    if "memory_rerun" in rep:
+        mr = rep["memory_rerun"]
+        lines += [
+            "",
+            f"**Peak memory re-measured** on {mr['date']} by `{mr['command']}` (memory only: the "
+            f"peak MiB and memory-ratio columns; every time figure below is from the run above).",
+        ]
     if rep["quick"]:
         lines += ["", "**Quick (smoke) run: small sizes, not the issue's measurement.**"]
     lines += [
@@ -452,6 +488,8 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     if args.memory_child is not None:
         print(json.dumps(memory_child(json.loads(args.memory_child))))
+    elif args.memory_only:
+        memory_only(args)
     elif args.render_only:
         rep = json.loads((args.out / "report.json").read_text())
         rep["rendered"] = shlex.join([sys.executable, *sys.argv])

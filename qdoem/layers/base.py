@@ -57,6 +57,10 @@ class Layer(ABC):
     #: Whether :meth:`parameter_statistics` reads the layer's field (``stats["field"]``), as
     #: Gaussian units do: their variance also scales their couplings.
     needs_field: ClassVar[bool] = False
+    #: Statistics that enter the DO-EM gradient only through their batch mean (a
+    #: :meth:`parameter_statistics` row of their own that reads no parameter, and no coupling):
+    #: a phase may hold them reduced to that mean (``LayeredModel.reduce_phase``).
+    mean_only_statistics: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, size: int, name: str) -> None:
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:

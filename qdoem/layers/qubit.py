@@ -416,6 +416,10 @@ def log_diagonal(c: Tensor, gamma: Tensor, z: Tensor) -> Tensor:
     return torch.where(s > 0, along, against)
 
 
+#: Elements per block of rows in :func:`log_diagonal_ratio`'s scratch buffers (256 KiB float32).
+_RATIO_BLOCK = 65536
+
+
 def log_diagonal_ratio(
     c_old: Tensor,
     c_new: Tensor,
@@ -446,12 +450,27 @@ def log_diagonal_ratio(
     """
     old = chain_terms(c_old, gamma) if old is None else old
     new = chain_terms(c_new, gamma) if new is None else new
-    buf = torch.lerp(old.p0, old.p1, z)
-    ratio = torch.lerp(new.p0, new.p1, z).div_(buf).log_()
-    ratio.add_(torch.clamp(c_new, min=0.0, out=buf))
-    ratio.sub_(torch.clamp(c_old, min=0.0, out=buf))
-    ratio.addcmul_(torch.sub(c_new, c_old, out=buf), z, value=-1.0)
-    return ratio.sum(-1).add_(new.log_z_rest).sub_(old.log_z_rest)
+    # Memory: blocks of rows, so that the two scratch buffers are small (the sums are per row,
+    # so the result is the same bit for bit); the move already holds both states' fields and
+    # terms, each a full (batch, units) tensor.
+    shape = c_old.shape
+    blocked = len(shape) == 2 and all(
+        t.shape == shape for t in (c_new, z, old.p0, old.p1, new.p0, new.p1)
+    )
+    rows = max(1, _RATIO_BLOCK // max(1, shape[-1])) if blocked else None
+    out = c_old.new_empty(shape[:1]) if blocked else None
+    for i in range(0, shape[0], rows) if blocked else (0,):
+        b = slice(i, i + rows) if blocked else ...
+        zb, cn, co = z[b], c_new[b], c_old[b]
+        buf = torch.lerp(old.p0[b], old.p1[b], zb)
+        ratio = torch.lerp(new.p0[b], new.p1[b], zb).div_(buf).log_()
+        ratio.add_(torch.clamp(cn, min=0.0, out=buf))
+        ratio.sub_(torch.clamp(co, min=0.0, out=buf))
+        ratio.addcmul_(torch.sub(cn, co, out=buf), zb, value=-1.0)
+        if not blocked:  # other shapes (broadcast): one block
+            return ratio.sum(-1).add_(new.log_z_rest).sub_(old.log_z_rest)
+        torch.sum(ratio, -1, out=out[b])
+    return out.add_(new.log_z_rest).sub_(old.log_z_rest)
 
 
 def twin_log_ratio(c: Tensor, gamma: Tensor) -> Tensor:
@@ -494,6 +513,7 @@ class QubitLayer(Layer):
     """
 
     quantum = True
+    mean_only_statistics = ("x",)  # d/dGamma = <X>, batch mean only
 
     def __init__(
         self, size: int, name: str, gamma_init: float = 0.5, learn_gamma: bool = True

@@ -104,6 +104,11 @@ def _dtype_name(dtype: torch.dtype | None) -> str | None:
     return None if dtype is None else str(dtype).removeprefix("torch.")
 
 
+#: Elements per block of rows in the per-row sums of :meth:`LayeredModel.log_diagonal_joint`
+#: (256 KiB float32 per temporary).
+_ROW_BLOCK = 65536
+
+
 class LayeredModel:
     """A CQ-LVM: a chain of layers with couplings between neighbours, trained with DO-EM.
 
@@ -470,19 +475,56 @@ m_steps, clip_norm, sampler, backend, shots :
         stats.update({name: w @ rows for name, rows in self._layer_rows(phase).items()})
         return stats
 
+    def reduce_phase(self, phase: list[Stats]) -> list[Stats]:
+        """``phase`` with each layer's :attr:`~qdoem.layers.base.Layer.mean_only_statistics`
+        (a quantum layer's ``<X>``) replaced by its batch mean, kept as one row.
+
+        :meth:`gradient` gives the same result, bit for bit, on the reduced phase (the mean of
+        one row is that row): a trainer reduces a phase as soon as it has it, so that the
+        per-row tensors are not held through the chain and the gradient step. New dicts; the
+        ones given (which may be a chain's caches) are left as they are.
+        """
+        return [
+            {
+                key: value.mean(0, keepdim=True) if key in layer.mean_only_statistics else value
+                for key, value in stats.items()
+            }
+            for layer, stats in zip(self.layers, phase, strict=True)
+        ]
+
+    def _layer_row_means(self, phase: list[Stats]) -> dict[str, Tensor]:
+        """Batch means of :meth:`_layer_rows`, each layer's rows reduced before the next layer's
+        are made (fewer per-row tensors alive at once)."""
+        means: dict[str, Tensor] = {}
+        values = [stats["mean"] for stats in phase]
+        for k, layer in enumerate(self.layers):
+            stats = phase[k]
+            if layer.needs_field:
+                stats = {**stats, "field": self.field(k, values)}
+            rows = layer.parameter_statistics(stats, self._layer_params[k])
+            means.update(
+                {f"{layer.name}_{local}": rows[local].mean(0) for local in layer.trainable()}
+            )
+            del stats, rows
+        return means
+
     def gradient(self, pos: list[Stats], neg: list[Stats]) -> dict[str, Tensor]:
         """DO-EM ascent direction: sufficient statistics on the data minus on the model.
 
         The coupling terms are fused into one product per coupling
-        (:meth:`qdoem.models.coupling.Coupling.gradient`).
+        (:meth:`qdoem.models.coupling.Coupling.gradient`). The phases may be
+        :meth:`reduce_phase`'d. Memory: the coupling values are dropped before the layer terms
+        are made, and each layer's per-row terms are reduced to their batch means at once.
         """
         s_d, s_m = self._coupling_values(pos), self._coupling_values(neg)
         grads = {
             c.name: c.gradient(s_d[c.lower], s_d[c.lower + 1], s_m[c.lower], s_m[c.lower + 1])
             for c in self.couplings
         }
-        rows_d, rows_m = self._layer_rows(pos), self._layer_rows(neg)
-        grads.update({name: rows_d[name].mean(0) - rows_m[name].mean(0) for name in rows_d})
+        del s_d, s_m
+        means_d = self._layer_row_means(pos)
+        means_m = self._layer_row_means(neg)
+        grads.update({name: means_d[name] - means_m[name] for name in means_d})
         return grads
 
     # ------------------------------------------------------------------ likelihood
@@ -589,8 +631,22 @@ m_steps, clip_norm, sampler, backend, shots :
             out = out + self._coupling_term(c.lower, values)
         for k, layer in enumerate(self.layers):
             if layer.quantum:
-                params = self._layer_params[k]
-                out = out + layer.log_diagonal(self.field(k, values), params, values[k]).sum(-1)
+                out = out + self._log_diagonal_rows(k, values)
+        return out
+
+    def _log_diagonal_rows(self, k: int, values: list[Tensor]) -> Tensor:
+        """``sum_j log_diagonal`` of quantum layer ``k`` per row, over blocks of rows: the
+        closed form's dozen full-size temporaries stay small (the sums are per row, so the
+        result is the same bit for bit)."""
+        layer, params = self.layers[k], self._layer_params[k]
+        field, z = self.field(k, values), values[k]
+        if field.ndim != 2 or z.shape != field.shape:
+            return layer.log_diagonal(field, params, z).sum(-1)
+        rows = max(1, _ROW_BLOCK // max(1, field.shape[1]))
+        out = field.new_empty(field.shape[0])
+        for i in range(0, field.shape[0], rows):
+            b = slice(i, i + rows)
+            torch.sum(layer.log_diagonal(field[b], params, z[b]), -1, out=out[b])
         return out
 
     def exact_log_partition(self, chunk: int = _CHUNK) -> float:

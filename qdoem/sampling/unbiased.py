@@ -239,6 +239,7 @@ def unbiased_statistics(
     for _ in range(gibbs_steps):
         sweep(model, state, sampler, estimator, generator, clamped)
     x0 = list(state.values)
+    state.forget_caches()  # memory: the sweeps' fields, statistics and MH terms are done with
     phase = _statistics(model, x0, estimator)
     # X_1 from P; Y_0 = X_0. Rows that did not move have met (tau = 1).
     proposal, log_u = _uniform_proposal(x0, clamped, generator)

@@ -177,6 +177,9 @@ class Trainer:
             return {}
         from_data = not cfg.persistent and cfg.chain_init == "data"
         pos, state = model.positive_phase(v_data, self.estimator, gen, start_chain=from_data)
+        # Memory: per-row statistics the gradient only averages (<X>) are not held through the
+        # chain; the reduced phase gives the same gradient (LayeredModel.reduce_phase).
+        pos = model.reduce_phase(pos)
         recon = None
         e_step_start = None  # (v_data, h0): h0 the E-step's Z-basis shot, for m_step_start
         for m in range(cfg.m_steps):
@@ -205,7 +208,10 @@ class Trainer:
                     # The sweep drew the hidden layer first: the E-step's shot (pending in the
                     # E-step's statistics), or on the host from them (closed form).
                     e_step_start = (v_data, state.values[1].clone())
-            neg = model.negative_phase(state, self.estimator)
+            neg = model.reduce_phase(model.negative_phase(state, self.estimator))
+            # The chain's cached fields and statistics are not needed past this point (a
+            # persistent chain drops them at its next step anyway): not held in the M-step.
+            state.forget_caches()
             self._ascend(model.gradient(pos, neg), lr, momentum)
             self._count_mh(state)
         self.step += 1
@@ -257,9 +263,10 @@ class Trainer:
             "estimator": self.estimator,
             "gibbs_steps": cfg.cd_k,
         }
-        data_estimate = None
+        data_correction = None
         if len(model.layers) == 2:  # the E-step is closed form: nothing to estimate
             pos, _ = model.positive_phase(v_data, self.estimator, gen, start_chain=False)
+            pos = model.reduce_phase(pos)
         else:
             start = [v_data] + [
                 self._noise(v_data.shape[0], k, gen) for k in range(1, len(model.layers))
@@ -267,8 +274,10 @@ class Trainer:
             data_estimate = unbiased_statistics(
                 model, start, gen, clamped=frozenset({0}), **options
             )
-            pos = data_estimate.phase
+            pos = model.reduce_phase(data_estimate.phase)  # <X> not held per row (train_step)
             self._tally(data_estimate)
+            data_correction = data_estimate.correction
+            del data_estimate  # its chain state and per-row phase are not needed any more
         for _ in range(cfg.m_steps):  # the data term is kept, the model term recomputed
             if cfg.persistent and self.chains is not None:
                 start = list(self.chains.values)
@@ -278,12 +287,13 @@ class Trainer:
             if cfg.persistent:
                 self.chains = neg.state
             self._tally(neg)
-            grads = model.gradient(pos, neg.phase)
-            for est, sign in ((data_estimate, 1.0), (neg, -1.0)):
-                if est is not None and est.correction is not None:
-                    for name, value in est.correction.items():
+            grads = model.gradient(pos, model.reduce_phase(neg.phase))
+            for correction, sign in ((data_correction, 1.0), (neg.correction, -1.0)):
+                if correction is not None:
+                    for name, value in correction.items():
                         grads[name] = grads[name] + sign * value
             self._ascend(grads, lr, momentum)
+            del neg  # not held through the next M-step's chain
         self.step += 1
 
     def _tally(self, est) -> None:
