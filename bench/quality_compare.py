@@ -478,6 +478,8 @@ def write_report(args, rows: list[dict], floor: dict | None = None) -> None:
     summary = summarise(rows, args.experiment)
     payload = {"settings": s, "literature": LITERATURE, "summary": summary, "rows": rows}
     if dbm:  # the paper's (Inception) FIDs are the reference quoted; the likelihood: a bound
+        if not any(_bound(r) is not None for r in rows):  # no AIS settings to claim
+            s = {k: v for k, v in s.items() if k not in DBM_BOUND_KEYS}
         payload = {"settings": s, "paper_fid_inception": PAPER_FID, "summary": summary}
         payload |= {"likelihood": DBM_LIKELIHOOD_NOTE, "rows": rows}
     if grbm:  # the likelihood is a density of standardised pixels
