@@ -81,6 +81,10 @@ def test_quality_compare_qidbm_dbm_quick(tmp_path):
         assert lk["settings"]["n_chains"] == 10 and lk["settings"]["n_betas"] == 100
         assert math.isfinite(lk["lower_bound"]) and lk["lower_bound"] < 0
         assert lk["lower_bound"] == pytest.approx(lk["log_p_star_bound"] - lk["log_z"])
+        # a rigorous lower bound of log Z: an AIS log Z far below it is flagged, never trusted
+        assert math.isfinite(lk["log_z_floor"])
+        if lk["log_z_floor"] > lk["log_z"] + 3 * lk["log_z_stderr"]:
+            assert not lk["trustworthy"] and "rigorous lower bound of log Z" in lk["flags"][-1]
         # 784 visible units: log Z cannot be enumerated, but log p*(v) can (h2 or h1 traced
         # out, the other 12 units enumerated): the mean-field part is a bound of it, so the
         # reported number is below the log-likelihood with the same log Z.
@@ -199,3 +203,24 @@ def test_quality_compare_qidbm_dbm_report_only_renders_rows_without_the_bound(tm
     text = (out / "report.md").read_text()
     assert "not measured for 4 row(s)" in text and "| 736.06 | not measured |" in text
     assert "qidbm: not measured" in text and "mean -1.1%" in text
+
+
+@pytest.mark.parametrize("model_name", ["DBM", "QiDBM"])
+def test_log_z_floor_is_a_lower_bound_of_the_exact_log_z(model_name):
+    """The bench's check on AIS: log Z >= log <x_U| Tr_S exp(-H) |x_U> for every candidate."""
+    import torch
+
+    from qdoem import models
+
+    bench = _bench()
+    torch.manual_seed(0)
+    model = getattr(models, model_name)(10, [4, 4], seed=0)
+    with torch.no_grad():  # strong couplings: a peaked model, the floor close to log Z
+        for name, value in model.parameters().items():
+            if name.startswith("weights"):
+                value.copy_(3 * torch.randn_like(value))
+    data = (torch.rand(30, 10) < 0.3).double()
+    floor, exact = bench.log_z_floor(model, data), model.exact_log_partition()
+    assert math.isfinite(floor) and floor <= exact + 1e-9
+    if model_name == "DBM":  # AIS anneals h1 only: the candidates come close to the mode
+        assert floor > exact - 5
