@@ -3,9 +3,13 @@
 
 import importlib.util
 import json
+import math
 from pathlib import Path
 
 import pytest
+
+from qdoem.experiment import load_run_dataset, load_snapshot
+from qdoem.training import RunDir
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO.parent / "shared" / "data"
@@ -60,7 +64,7 @@ def test_quality_compare_qidbm_dbm_quick(tmp_path):
               str(tmp_path / "runs"), "--out", str(out), "--fid", "domain", "--fid-cache",
               str(tmp_path / "cache"), "--limit", "200", "--n-hidden", "12", "--batch-size",
               "50", "--fid-samples", "60", "--curve-samples", "40", "--classifier-limit",
-              "500"]  # fmt: skip
+              "500", "--test-limit", "50"]  # fmt: skip
     bench.main([*common, "--seeds", "0"])
     bench.main([*common, "--seeds", "1"])  # as another process would
     report = json.loads((out / "report.json").read_text())
@@ -71,7 +75,25 @@ def test_quality_compare_qidbm_dbm_quick(tmp_path):
         assert r["hidden_sizes"] == [12, 12] and r["batch_size"] == 50 and r["n_train"] == 200
         assert r["fid"]["extractor"] == "domain-cnn:binarized_mnist" and r["fid"]["value"] > 0
         assert [p["epoch"] for p in r["fid_curve"]] == [1, 2]
-        assert r["likelihood"] is None  # the DBM bound is not wired into the bench: none invented
+        lk = r["likelihood"]  # the variational lower bound, labelled as one, log Z by AIS
+        assert lk["method"] == "bound" and "LOWER BOUND" in lk["kind"] and lk["n"] == 50
+        assert lk["log_z_method"] == "ais" and len(lk["log_z_runs"]) == 2
+        assert lk["settings"]["n_chains"] == 10 and lk["settings"]["n_betas"] == 100
+        assert math.isfinite(lk["lower_bound"]) and lk["lower_bound"] < 0
+        assert lk["lower_bound"] == pytest.approx(lk["log_p_star_bound"] - lk["log_z"])
+        # a rigorous lower bound of log Z: an AIS log Z far below it is flagged, never trusted
+        assert math.isfinite(lk["log_z_floor"])
+        if lk["log_z_floor"] > lk["log_z"] + 3 * lk["log_z_stderr"]:
+            assert not lk["trustworthy"] and "rigorous lower bound of log Z" in lk["flags"][-1]
+        # 784 visible units: log Z cannot be enumerated, but log p*(v) can (h2 or h1 traced
+        # out, the other 12 units enumerated): the mean-field part is a bound of it, so the
+        # reported number is below the log-likelihood with the same log Z.
+        run = tmp_path / "runs" / f"{r['variant']}_s{r['seed']}"
+        epoch, path = RunDir(run).snapshot_files()[-1]
+        model = load_snapshot(path)[0]
+        test = load_run_dataset(json.loads((run / "config.json").read_text()), "test", limit=50)
+        log_p_star = float(model.unnormalized_log_prob(test.data).mean())
+        assert epoch == 2 and lk["log_p_star_bound"] <= log_p_star + 1e-9
         assert (r["gamma_mean"] is None) == (r["variant"] == "dbm")
     change = report["summary"]["relative_fid_change"]["qidbm"]
     by = {(r["variant"], r["seed"]): r["fid"]["value"] for r in report["rows"]}
@@ -80,7 +102,12 @@ def test_quality_compare_qidbm_dbm_quick(tmp_path):
     assert 0 <= report["data_floor"]["fid"]["value"] < min(by.values())
     text = (out / "report.md").read_text()
     assert "Experiment 2" in text and "784 x 12 x 12" in text and "(FID_q - FID_dbm)" in text
-    assert "domain FID" in text and "No likelihood is reported" in text
+    assert "domain FID" in text and "LOWER BOUND" in text and "RAISE does not apply" in text
+    assert "(B_q - B_dbm, nats" in text and "| not measured |" not in text
+    diff = report["summary"]["lower_bound_difference"]["qidbm"]
+    bound = {(r["variant"], r["seed"]): r["likelihood"]["lower_bound"] for r in report["rows"]}
+    expected = [bound["qidbm", s] - bound["dbm", s] for s in (0, 1)]
+    assert diff["seeds"] == [0, 1] and diff["values"] == pytest.approx(expected)
     for name in ("fid_curves.png", "samples_dbm_s0.png", "samples_qidbm_s1.png"):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
 
@@ -138,6 +165,8 @@ def test_quality_compare_flags_belong_to_their_experiment():
         bench.parse_args(["--experiment", "qidbm-dbm", "--variants", "rbm"])
     with pytest.raises(SystemExit):
         bench.parse_args(["--experiment", "qidbm-dbm", "--recipe", "pcd"])
+    with pytest.raises(SystemExit):  # RAISE does not apply to the DBM bound
+        bench.parse_args(["--experiment", "qidbm-dbm", "--raise-points", "10"])
     with pytest.raises(SystemExit):
         bench.parse_args(["--batch-size", "100"])
     args = bench.parse_args(["--experiment", "qidbm-dbm"])
@@ -150,3 +179,48 @@ def test_quality_compare_flags_belong_to_their_experiment():
     args = bench.parse_args(["--experiment", "qgrbm-grbm", "--cd-k", "10"])
     assert args.variants == ["grbm", "qgrbm"] and args.n_hidden == 1024 and args.cd_k == 10
     assert args.out == Path("results/qgrbm_vs_grbm_fashion")
+
+
+def test_quality_compare_qidbm_dbm_report_only_renders_rows_without_the_bound(tmp_path):
+    """The committed experiment-2 rows predate the bound: --report-only still renders them, with
+    the likelihood "not measured", the FIDs and the data floor as they were."""
+    import shutil
+
+    bench = _bench()
+    committed = REPO / "results" / "qidbm_vs_dbm_mnist"
+    out = tmp_path / "out"
+    shutil.copytree(committed / "rows", out / "rows")
+    shutil.copy(committed / "floor.json", out / "floor.json")
+    bench.main(["--experiment", "qidbm-dbm", "--n-hidden", "200", "--batch-size", "100",
+                "--limit", "10000", "--epochs", "50", "--snapshot-every", "10", "--fid", "domain",
+                "--fid-samples", "2000", "--fid-steps", "200", "--curve-samples", "500", "--seeds",
+                "0", "1", "--report-only", "--out", str(out)])  # fmt: skip
+    report = json.loads((out / "report.json").read_text())
+    assert len(report["rows"]) == 4 and all(r["likelihood"] is None for r in report["rows"])
+    assert "n_chains" not in report["settings"]  # no AIS settings claimed for rows without AIS
+    assert report["summary"]["lower_bound_difference"]["qidbm"]["values"] == []
+    assert (out / "floor.json").read_text() == (committed / "floor.json").read_text()
+    text = (out / "report.md").read_text()
+    assert "not measured for 4 row(s)" in text and "| 736.06 | not measured |" in text
+    assert "qidbm: not measured" in text and "mean -1.1%" in text
+
+
+@pytest.mark.parametrize("model_name", ["DBM", "QiDBM"])
+def test_log_z_floor_is_a_lower_bound_of_the_exact_log_z(model_name):
+    """The bench's check on AIS: log Z >= log <x_U| Tr_S exp(-H) |x_U> for every candidate."""
+    import torch
+
+    from qdoem import models
+
+    bench = _bench()
+    torch.manual_seed(0)
+    model = getattr(models, model_name)(10, [4, 4], seed=0)
+    with torch.no_grad():  # strong couplings: a peaked model, the floor close to log Z
+        for name, value in model.parameters().items():
+            if name.startswith("weights"):
+                value.copy_(3 * torch.randn_like(value))
+    data = (torch.rand(30, 10) < 0.3).double()
+    floor, exact = bench.log_z_floor(model, data), model.exact_log_partition()
+    assert math.isfinite(floor) and floor <= exact + 1e-9
+    if model_name == "DBM":  # AIS anneals h1 only: the candidates come close to the mode
+        assert floor > exact - 5
