@@ -331,3 +331,25 @@ def test_evaluate_reports_the_bound_of_a_trained_qidbm(tmp_path, capsys):
     assert "LOWER BOUND" in capsys.readouterr().out
     assert main(["evaluate", str(run), "--method", "ais"]) == 2
     assert "method='bound'" in capsys.readouterr().err
+
+
+def test_ais_below_the_rigorous_log_z_floor_is_flagged():
+    """Too few temperatures on a peaked DBM: AIS falls below one term of Z, and the report says
+    so, while the floor stays below the exact log Z."""
+    from qdoem.metrics.dbm_likelihood import dbm_log_likelihood_bound
+
+    torch.manual_seed(0)
+    model = DBM(10, [4, 4], seed=0)
+    with torch.no_grad():
+        for name, value in model.parameters().items():
+            if name.startswith("weights"):
+                value.copy_(4 * torch.randn_like(value))
+    data = (torch.rand(20, 10) < 0.3).double()
+    report = dbm_log_likelihood_bound(model, data, n_chains=20, n_betas=3, seed=1)
+    exact = model.exact_log_partition()
+    assert report.log_z_floor <= exact + 1e-9
+    assert report.log_z_floor > report.log_z + 3 * report.log_z_stderr
+    assert not report.trustworthy
+    assert any("rigorous lower bound of log Z" in f for f in report.flags)
+    good = dbm_log_likelihood_bound(model, data, log_z_method="exact")
+    assert good.log_z_floor == exact and not any("rigorous" in f for f in good.flags)
