@@ -19,8 +19,13 @@ bit for bit like it. The mean ``mu`` and log-variance ``log_var`` are learned as
 
 Training as in Liao et al.: standardised data (``dataset_options = {standardize = "channel"}``),
 negative chains started from noise (``chain_init="noise"``, their "modified CD") with ``cd_k``
-sweeps, SGD without momentum, cosine schedule and gradient-norm clipping (``clip_norm``); see
-``configs/grbm_fashion_mnist.toml``.
+sweeps whose statistics are averaged from sweep ``neg_average_from`` on (their ``CD_burnin``),
+SGD without momentum, torch's per-epoch cosine schedule (``lr_schedule="cosine-annealing"``)
+and gradient-norm clipping (``clip_norm``); sample grids end at the conditional mean
+``mu + W h`` (``sample(conditional_mean=True)``); see ``configs/grbm_fashion_mnist.toml``.
+Their Gibbs-Langevin transitions are ``sampler="gibbs-langevin"`` (``langevin_steps`` MALA moves
+of ``v`` on ``P(v | h)`` of the Z-basis joint, exact at every Gamma:
+:mod:`qdoem.sampling.langevin`).
 """
 
 from __future__ import annotations
