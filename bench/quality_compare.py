@@ -293,8 +293,14 @@ def run_row(args, variant: str, seed: int) -> dict:
 
     start = time.perf_counter()
     setup = shared_fid_setup(args, config)
+    final_mean = config["grid_conditional_mean"]  # Liao et al.'s final GRBM image, if set
     result, images = model_fid(
-        model, setup, n_samples=args.fid_samples, steps=args.fid_steps, seed=seed
+        model,
+        setup,
+        n_samples=args.fid_samples,
+        steps=args.fid_steps,
+        seed=seed,
+        conditional_mean=final_mean,
     )
     shape = setup[2].image_shape
     save_sample_grid(images[:64], args.out / f"samples_{variant}_s{seed}.png", shape)
@@ -302,7 +308,7 @@ def run_row(args, variant: str, seed: int) -> dict:
     for epoch, path in RunDir(run_dir).snapshot_files():
         snap, _ = load_snapshot(path)
         value = model_fid(snap, setup, n_samples=args.curve_samples, steps=args.fid_steps,
-                          seed=seed)[0]  # fmt: skip
+                          seed=seed, conditional_mean=final_mean)[0]  # fmt: skip
         curve.append({"epoch": epoch, "fid": value.value})
     fid_s = time.perf_counter() - start
 

@@ -55,6 +55,10 @@ DEFAULTS: dict[str, Any] = {
     "limit": None,
     "gamma_init": 0.5,
     "learn_gamma": True,
+    # Gaussian visible units (grbm, qgrbm): the "gibbs-langevin" sampler's MALA moves per sweep
+    # and largest step size (units of the mean visible variance).
+    "langevin_steps": 10,
+    "langevin_eta": 0.1,
     "weight_scale": 0.01,
     "weight_init": "normal",
     "device": "cpu",
@@ -67,6 +71,9 @@ DEFAULTS: dict[str, Any] = {
     "recipe": None,
     "grid_samples": 64,
     "grid_steps": 1000,
+    # The grid's (and FID's) final image: the visible conditional mean given a last hidden draw
+    # (Liao et al.'s GRBM images) instead of the chains' last values.
+    "grid_conditional_mean": False,
     # sampler, backend (None: closed form), shots, ...: the training settings.
     **TrainConfig().to_dict(),
     # Constructor options of the backend (units_per_circuit, mitigation, layout, ...).
@@ -86,6 +93,7 @@ _TYPES: dict[str, type] = {
     "backend": str,
     "initial_momentum": float,
     "clip_norm": float,
+    "neg_average_from": int,
 }
 #: Flag names users write as keys, for the "did you mean" of an unknown key.
 _ALIASES = {"lr": "learning_rate", "n_epochs": "epochs", "pcd": "persistent"}
@@ -455,7 +463,12 @@ def train(
         record_backend(outcome)
     if trainer.history:
         save_learning_curves(trainer.history, run.curves_png)
-    samples = model.sample(config["grid_samples"], steps=config["grid_steps"], seed=config["seed"])
+    samples = model.sample(
+        config["grid_samples"],
+        steps=config["grid_steps"],
+        seed=config["seed"],
+        conditional_mean=config["grid_conditional_mean"],
+    )
     save_sample_grid(dataset.to_images(samples), run.samples_png, dataset.image_shape)
     return trainer
 

@@ -221,6 +221,13 @@ def add_fid_options(p: argparse.ArgumentParser) -> None:
         "--fid-local-mode", action="store_true", help="sample as qdoem sample --local-mode"
     )
     g.add_argument(
+        "--fid-conditional-mean",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="final image = visible conditional mean (qdoem sample --conditional-mean); "
+        "default: the run's grid_conditional_mean",
+    )
+    g.add_argument(
         "--fid-curve",
         action="store_true",
         help="FID of every snapshot in RUN_DIR/snapshots (qdoem train --snapshot-every N): "
@@ -270,7 +277,17 @@ def fid_setup(
     return extractor, fallback, dataset, extractor.features(dataset.to_images(dataset.data))
 
 
-def model_fid(model, setup, *, n_samples: int, steps=None, seed=0, sampler="exact", local=False):
+def model_fid(
+    model,
+    setup,
+    *,
+    n_samples: int,
+    steps=None,
+    seed=0,
+    sampler="exact",
+    local=False,
+    conditional_mean=False,
+):
     """``(FIDResult, samples as images)``: ``n_samples`` samples drawn as ``qdoem sample``
     draws them (:func:`qdoem.cli.sample.draw_samples`) against the reference of ``setup``
     (:func:`fid_setup`)."""
@@ -281,7 +298,13 @@ def model_fid(model, setup, *, n_samples: int, steps=None, seed=0, sampler="exac
     if n_samples < 2:
         raise ValueError(f"--fid-samples must be >= 2, got {n_samples}")
     samples = draw_samples(
-        model, n_samples, steps=steps, seed=seed, sampler=sampler, local_mode=local
+        model,
+        n_samples,
+        steps=steps,
+        seed=seed,
+        sampler=sampler,
+        local_mode=local,
+        conditional_mean=conditional_mean,
     )
     images = dataset.to_images(samples.cpu())
     return fid_score(images, reference, extractor, fallback), images
@@ -315,6 +338,11 @@ def run_fid(args: argparse.Namespace, model, config: dict) -> None:
         "seed": args.seed,
         "sampler": args.fid_sampler,
         "local": args.fid_local_mode,
+        "conditional_mean": bool(
+            config.get("grid_conditional_mean", False)
+            if args.fid_conditional_mean is None
+            else args.fid_conditional_mean
+        ),
     }
     settings = {"split": args.split, **options}
     result, images = model_fid(model, setup, **options)

@@ -36,6 +36,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the DBM baseline's FID sampler: chains from noise to a local mode, then --steps "
         "sweeps (default 1 with this flag); favours the modes, not a sample of p(v)",
     )
+    p.add_argument(
+        "--conditional-mean",
+        action="store_true",
+        help="return the visible conditional mean given a last hidden draw (Liao et al.'s final "
+        "GRBM image: mu + W h), not the chains' last visible values",
+    )
     p.add_argument("--device", default=None)
     p.add_argument(
         "-o",
@@ -67,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         sampler=args.sampler,
         local_mode=args.local_mode,
+        conditional_mean=args.conditional_mean,
     )
     if out.suffix == ".pt":
         atomic_torch_save(samples.cpu(), out)
@@ -89,12 +96,17 @@ def draw_samples(
     seed: int = 0,
     sampler: str = "exact",
     local_mode: bool = False,
+    conditional_mean: bool = False,
 ):
     """``n`` samples of ``model`` as ``qdoem sample`` draws them: ``steps`` sweeps (default
     1000) of the ``sampler`` chain from noise, or with ``local_mode`` chains run to a local
-    mode first, then ``steps`` sweeps (default 1)."""
+    mode first, then ``steps`` sweeps (default 1). ``conditional_mean``: the visible
+    conditional mean at the end (:meth:`~qdoem.models.LayeredModel.sample`)."""
     options = {"seed": seed, "sampler": sampler}
     if local_mode:
+        if conditional_mean:
+            raise ValueError("--conditional-mean applies to chains from noise, not --local-mode")
         _, samples = model.sample_local_modes(n, steps=1 if steps is None else steps, **options)
         return samples
-    return model.sample(n, steps=1000 if steps is None else steps, **options)
+    steps = 1000 if steps is None else steps
+    return model.sample(n, steps=steps, conditional_mean=conditional_mean, **options)

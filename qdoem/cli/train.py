@@ -41,9 +41,25 @@ _FLAGS: list[tuple[str, dict]] = [
     ("--lr", {"type": float, "dest": "learning_rate", "help": "learning rate"}),
     ("--momentum", {"type": float}),
     ("--weight-decay", {"type": float}),
-    ("--lr-schedule", {"help": "constant, linear, cosine or inverse-sqrt"}),
+    (
+        "--lr-schedule",
+        {
+            "help": "constant, linear, cosine (to lr * lr_final_ratio at the last epoch), "
+            "cosine-annealing (torch's CosineAnnealingLR per epoch, T_max = epochs) or "
+            "inverse-sqrt"
+        },
+    ),
     ("--lr-decay", {"type": float, "help": "inverse-sqrt: lr / sqrt(1 + lr_decay * step)"}),
     ("--cd-k", {"type": int, "help": "sweeps of the negative-phase chains per step"}),
+    (
+        "--neg-average-from",
+        {
+            "type": int,
+            "help": "average the model statistics over sweeps J..cd_k-1 of the chains (0-based; "
+            "Liao et al.'s GRBM: 0) instead of reading them at the last sweep",
+            "metavar": "J",
+        },
+    ),
     (
         "--chain-init",
         {
@@ -64,7 +80,19 @@ _FLAGS: list[tuple[str, dict]] = [
         "--sampler",
         {
             "help": "negative-phase chain: exact (Z-basis MH-within-Gibbs, the default), plain "
-            "(the uncorrected chain, biased at Gamma != 0), twin-mh, heat-bath",
+            "(the uncorrected chain, biased at Gamma != 0), twin-mh, heat-bath, gibbs-langevin "
+            "(GRBM/QGRBM: MH-adjusted Langevin moves of v)",
+        },
+    ),
+    (
+        "--langevin-steps",
+        {"type": int, "help": "GRBM/QGRBM, sampler gibbs-langevin: MALA moves of v per sweep"},
+    ),
+    (
+        "--langevin-eta",
+        {
+            "type": float,
+            "help": "GRBM/QGRBM, sampler gibbs-langevin: largest step, times mean(sigma^2)",
         },
     ),
     ("--gamma-init", {"type": float, "help": "initial transverse field (QRBM)"}),

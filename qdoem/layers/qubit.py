@@ -42,6 +42,7 @@ __all__ = [
     "bloch_entropy_shot_terms",
     "entropy",
     "log_diagonal",
+    "log_diagonal_field_grad",
     "log_diagonal_ratio",
     "log_partition",
     "occupation",
@@ -416,6 +417,41 @@ def log_diagonal(c: Tensor, gamma: Tensor, z: Tensor) -> Tensor:
     return torch.where(s > 0, along, against)
 
 
+def log_diagonal_field_grad(
+    c: Tensor, gamma: Tensor, z: Tensor, terms: ChainTerms | None = None
+) -> Tensor:
+    """``d/dc log_diagonal(c, Gamma, z)`` per unit: the field-gradient of the MH weight ``w``.
+
+    Gives the drift of Langevin moves of Gaussian visible units on ``log P(v | h)`` of the
+    Z-basis joint (:mod:`qdoem.sampling.langevin`): ``grad_v w = W (dw/dc) / sigma^2``.
+
+    Maths: :func:`log_diagonal_ratio`'s decomposition ``log_diagonal = log P(z | c) + log Z - c z``
+    with ``d log Z / dc = <n> = p1`` and ``P(1 | c) = <n>`` gives
+
+        ``d/dc log_diagonal = p1 - z + (2z - 1) chi / P(z | c)``,
+
+    ``chi = d<n>/dc`` the unit's susceptibility. From ``<n> = 1/2 + c tau / 2`` with
+    ``tau = tanh(D) / e`` and ``e = 2D = sqrt(c^2 + 4 Gamma^2)`` (as in :func:`chain_terms`),
+
+        ``chi = [2 Gamma^2 tau + c^2 sigmoid(e) sigmoid(-e)] / e^2``,
+
+    a sum of non-negative terms (``sech^2 D = 4 sigmoid(e) sigmoid(-e)``). At ``Gamma = 0``,
+    ``chi = sigmoid(c)(1 - sigmoid(c))`` and the gradient is 0 (up to rounding), as ``w`` is.
+    ``P(z | c)`` is taken from ``terms`` (:class:`ChainTerms` of ``c``, computed when None),
+    which keep an improbable outcome's relative accuracy. Used as a Langevin drift, whose MH
+    test makes the chain exact whatever its rounding.
+    """
+    terms = chain_terms(c, gamma) if terms is None else terms
+    g2 = gamma * gamma
+    e2 = torch.addcmul(4.0 * g2 + torch.finfo(c.dtype).tiny, c, c)
+    e = e2.sqrt()
+    s = torch.sigmoid(-e)
+    tau = torch.addcmul(torch.ones_like(s), s, torch.ones_like(s), value=-2.0).div_(e)
+    chi = tau.mul_(2.0 * g2).add_(c * c * s * (1.0 - s)).div_(e2)
+    p_z = torch.lerp(terms.p0, terms.p1, z)
+    return (terms.p1 - z).add_(chi.mul_(2.0 * z - 1.0).div_(p_z))
+
+
 #: Elements per block of rows in :func:`log_diagonal_ratio`'s scratch buffers (256 KiB float32).
 _RATIO_BLOCK = 65536
 
@@ -611,6 +647,12 @@ class QubitLayer(Layer):
         gamma = params["gamma"]
         new_terms = chain_terms(new, gamma)
         return log_diagonal_ratio(old, new, gamma, z, old_terms, new_terms), new_terms
+
+    def log_diagonal_field_grad(
+        self, field: Tensor, params: Params, z: Tensor, terms: ChainTerms | None = None
+    ) -> Tensor:
+        """``d/dfield log_diagonal`` per unit (:func:`log_diagonal_field_grad`)."""
+        return log_diagonal_field_grad(field, params["gamma"], z, terms)
 
     def acts_classically(self, params: Params) -> bool:
         return self.gamma_is_zero(params["gamma"])

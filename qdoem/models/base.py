@@ -131,8 +131,8 @@ class LayeredModel:
         ``N(0, weight_scale^2)`` entries, or orthogonal matrices (rows or columns orthonormal,
         as the DBM baseline of Taniguchi et al. 2023 initialises).
     learning_rate, momentum, initial_momentum, momentum_warmup, weight_decay, lr_schedule, \
-lr_final_ratio, lr_decay, scheme, batch_size, n_epochs, cd_k, persistent, chain_init, \
-m_steps, clip_norm, sampler, backend, shots :
+lr_final_ratio, lr_decay, scheme, batch_size, n_epochs, cd_k, neg_average_from, persistent, \
+chain_init, m_steps, clip_norm, sampler, backend, shots :
         Training settings used by :meth:`fit` and :meth:`partial_fit`; see
         :class:`qdoem.training.TrainConfig` (``n_epochs`` is its ``epochs``). ``scheme`` picks how
         the phases are estimated (``"mean-field"`` or ``"unbiased"``). ``sampler`` picks the
@@ -188,6 +188,7 @@ m_steps, clip_norm, sampler, backend, shots :
         batch_size: int = 100,
         n_epochs: int = 10,
         cd_k: int = 1,
+        neg_average_from: int | None = None,
         persistent: bool = False,
         chain_init: str = "data",
         m_steps: int = 1,
@@ -242,6 +243,7 @@ m_steps, clip_norm, sampler, backend, shots :
         self.batch_size = batch_size
         self.n_epochs = n_epochs
         self.cd_k = cd_k
+        self.neg_average_from = neg_average_from
         self.persistent = persistent
         self.chain_init = chain_init
         self.m_steps = m_steps
@@ -936,6 +938,7 @@ m_steps, clip_norm, sampler, backend, shots :
         steps: int = 1000,
         init: Tensor | None = None,
         seed: int | None = None,
+        conditional_mean: bool = False,
     ) -> Tensor:
         """Draw visible samples by running ``steps`` sweeps of a kernel of :mod:`qdoem.sampling`.
 
@@ -953,9 +956,19 @@ m_steps, clip_norm, sampler, backend, shots :
             (standard normal for Gaussian units) if omitted.
         seed : int, optional
             Seed of the chains (defaults to the model seed).
+        conditional_mean : bool
+            Return, instead of the last visible values ``v``, the mean of the visible layer's
+            conditional given the first hidden layer drawn once more from its exact conditional
+            at ``v`` (a Z-basis measurement): ``mu + W h`` for Gaussian units, the
+            probabilities for {0,1} units. Liao et al.'s final GRBM image (``sampling`` in their
+            code): a denoised image, not a sample of ``p(v)``. At Gamma != 0 it is the mean of
+            the classical conditional ``N(mu + W h, sigma^2)``, which the exact chains use as a
+            proposal, not of the Z-basis joint's ``P(v | h)``.
         """
         from qdoem.estimators import ClosedFormEstimator
 
+        if not isinstance(conditional_mean, bool):
+            raise ValueError(f"conditional_mean must be True or False, got {conditional_mean!r}")
         gen = self._sampling_generator(n_samples, steps, sampler, seed)
         if init is None:
             v = self.layers[0].noise(n_samples, gen, self.device, self.dtype)
@@ -967,7 +980,13 @@ m_steps, clip_norm, sampler, backend, shots :
         state = self.chain_state(v, gen)
         for _ in range(steps):
             sweep(self, state, sampler, estimator, gen)
-        return state.values[0]
+        if not conditional_mean:
+            return state.values[0]
+        # The first hidden layer from its conditional (a plain sweep with every other layer
+        # clamped: its exact Z-basis draw), then the visible layer's conditional mean.
+        others = frozenset(k for k in range(len(self.layers)) if k != 1)
+        sweep(self, state, "plain", estimator, gen, others)
+        return self.conditional(0, state.field(self, 0))["mean"]
 
     def _sampling_generator(
         self, n_samples: int, steps: int, sampler: str, seed: int | None

@@ -19,12 +19,18 @@ bit for bit like it. The mean ``mu`` and log-variance ``log_var`` are learned as
 
 Training as in Liao et al.: standardised data (``dataset_options = {standardize = "channel"}``),
 negative chains started from noise (``chain_init="noise"``, their "modified CD") with ``cd_k``
-sweeps, SGD without momentum, cosine schedule and gradient-norm clipping (``clip_norm``); see
-``configs/grbm_fashion_mnist.toml``.
+sweeps whose statistics are averaged from sweep ``neg_average_from`` on (their ``CD_burnin``),
+SGD without momentum, torch's per-epoch cosine schedule (``lr_schedule="cosine-annealing"``)
+and gradient-norm clipping (``clip_norm``); sample grids end at the conditional mean
+``mu + W h`` (``sample(conditional_mean=True)``); see ``configs/grbm_fashion_mnist.toml``.
+Their Gibbs-Langevin transitions are ``sampler="gibbs-langevin"`` (``langevin_steps`` MALA moves
+of ``v`` on ``P(v | h)`` of the Z-basis joint, exact at every Gamma:
+:mod:`qdoem.sampling.langevin`).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -38,7 +44,32 @@ __all__ = ["GRBM", "QGRBM"]
 
 
 class _GaussianVisible(_OneHiddenLayer):
-    """Gaussian visible units: their means and variances."""
+    """Gaussian visible units: their means and variances, and the Langevin settings of the
+    ``"gibbs-langevin"`` sampler (:mod:`qdoem.sampling.langevin`)."""
+
+    def __init__(
+        self,
+        layers: list,
+        coupling_names: list[str],
+        *,
+        langevin_steps: int = 10,
+        langevin_eta: float = 0.1,
+        **options: Any,
+    ) -> None:
+        if isinstance(langevin_steps, bool) or not isinstance(langevin_steps, int):
+            raise ValueError(f"langevin_steps must be a positive int, got {langevin_steps!r}")
+        if langevin_steps < 1:
+            raise ValueError(f"langevin_steps must be a positive int, got {langevin_steps!r}")
+        if (
+            isinstance(langevin_eta, bool)
+            or not isinstance(langevin_eta, int | float)
+            or not math.isfinite(langevin_eta)
+            or langevin_eta <= 0
+        ):
+            raise ValueError(f"langevin_eta must be a finite number > 0, got {langevin_eta!r}")
+        self.langevin_steps = langevin_steps
+        self.langevin_eta = float(langevin_eta)
+        super().__init__(layers, coupling_names, **options)
 
     @property
     def visible_mean(self) -> Tensor:
@@ -62,6 +93,11 @@ class QGRBM(_GaussianVisible):
         Initial transverse field on every hidden qubit.
     learn_gamma : bool
         Learn Gamma from the ``<X>`` statistics (True) or keep it fixed at ``gamma_init``.
+    langevin_steps : int
+        MALA moves of ``v`` per sweep of the ``"gibbs-langevin"`` sampler (Liao et al.: 10).
+    langevin_eta : float
+        Its largest step size, in units of the mean visible variance: ``eta = langevin_eta *
+        mean(sigma^2)``, cosine-annealed over the moves (:mod:`qdoem.sampling.langevin`).
     **options
         Shared settings of :class:`~qdoem.models.base.LayeredModel` (``weight_scale``, training
         settings such as ``learning_rate``, ``chain_init``, ``clip_norm``, ``cd_k``, ``sampler``,

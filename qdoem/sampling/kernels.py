@@ -14,6 +14,10 @@
               Needs every sampled classical layer to have only quantum neighbours (a QRBM).
 ``"heat-bath"`` Sequential heat bath over the visible units on the closed-form visible marginal
               (one hidden layer, {0,1} visible units). Exact; cost grows with ``n_visible``.
+``"gibbs-langevin"`` Gaussian visible units (GRBM, QGRBM): the hidden layer's Z-basis draw,
+              then ``langevin_steps`` MALA moves of ``v`` on ``P(v | h)`` of the Z-basis joint
+              (Liao et al.'s Gibbs-Langevin, each move MH-adjusted). Exact
+              (:mod:`qdoem.sampling.langevin`).
 ============  ===============================================================================
 
 Sweep order: the odd layers, then the even layers (for a QRBM: hidden, then visible). At
@@ -239,11 +243,18 @@ def _heat_bath(model, state: ChainState, estimator, generator, clamped: frozense
     state.set_value(0, v)
 
 
+def _gibbs_langevin(model, state: ChainState, estimator, generator, clamped) -> None:
+    from qdoem.sampling.langevin import gibbs_langevin  # it builds on this module's updates
+
+    gibbs_langevin(model, state, estimator, generator, clamped)
+
+
 SAMPLERS: dict[str, Callable[..., None]] = {
     "exact": _exact,
     "plain": _plain,
     "twin-mh": _twin_mh,
     "heat-bath": _heat_bath,
+    "gibbs-langevin": _gibbs_langevin,
 }
 #: The kernels whose stationary law is the model's, for every Gamma.
-EXACT_SAMPLERS = ("exact", "twin-mh", "heat-bath")
+EXACT_SAMPLERS = ("exact", "twin-mh", "heat-bath", "gibbs-langevin")

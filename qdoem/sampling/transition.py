@@ -29,13 +29,14 @@ MAX_STATE_BITS = 14
 def state_layers(model, sampler: str) -> tuple[int, ...]:
     """The layers whose values make up a chain's state for ``sampler``.
 
-    All layers for ``"exact"`` and ``"plain"``; the classical layers for ``"twin-mh"`` (the
+    All layers for ``"exact"``, ``"plain"`` and ``"gibbs-langevin"`` (whose Gaussian units
+    have no transition matrix); the classical layers for ``"twin-mh"`` (the
     quantum ones are summed out in closed form; a model without quantum layers is sampled by
     plain block Gibbs); the visible layer for ``"heat-bath"``.
     """
     check_sampler(sampler)
     no_quantum = not any(layer.quantum for layer in model.layers)
-    if sampler in ("exact", "plain") or (sampler == "twin-mh" and no_quantum):
+    if sampler in ("exact", "plain", "gibbs-langevin") or (sampler == "twin-mh" and no_quantum):
         return tuple(range(len(model.layers)))
     if sampler == "twin-mh":
         return tuple(k for k, layer in enumerate(model.layers) if not layer.quantum)

@@ -48,6 +48,7 @@ class TrainConfig:
         Epochs at ``initial_momentum``.
     lr_schedule, lr_final_ratio, lr_decay :
         ``"constant"``; ``"linear"`` or ``"cosine"`` decay towards ``lr * lr_final_ratio``;
+        ``"cosine-annealing"``: torch's ``CosineAnnealingLR(T_max=epochs)`` per epoch (Liao et al.);
         ``"inverse-sqrt"``: ``lr / sqrt(1 + lr_decay * step)`` per mini-batch step.
     scheme : str
         How the two phases are estimated. ``"mean-field"``: the E-step of the data batch
@@ -59,6 +60,14 @@ class TrainConfig:
         start from noise, or from the persistent chains when ``persistent``.
     cd_k : int
         Sweeps of the negative-phase chains per step (after the local mode, for ``"unbiased"``).
+    neg_average_from : int or None
+        None (default): the model statistics are read at the chains' last sweep. An int ``j``
+        in ``[0, cd_k)``: they are averaged over sweeps ``j, ..., cd_k - 1`` (0-based; sweep
+        ``j`` ends after ``j + 1`` sweeps), ``j`` being the burn-in, as Liao et al. average
+        their GRBM's negative samples over all ``CD_step`` sweeps after ``CD_burnin`` (0 in
+        their configs). Every kernel leaves the model's law invariant, so once the chain has
+        mixed each sweep's statistics, and their average, estimate ``E_model``; before that
+        the average is as biased as CD, differently. ``"mean-field"`` scheme only.
     persistent : bool
         Persistent chains (PCD) instead of chains restarted at the data (CD-k).
     chain_init : {"data", "noise"}
@@ -133,6 +142,7 @@ class TrainConfig:
     lr_decay: float = 1e-3
     scheme: str = "mean-field"
     cd_k: int = 1
+    neg_average_from: int | None = None
     persistent: bool = False
     chain_init: str = "data"
     m_steps: int = 1
@@ -167,6 +177,18 @@ class TrainConfig:
         _number("lr_final_ratio", self.lr_final_ratio)
         if _number("lr_decay", self.lr_decay) < 0:
             raise ConfigError(f"lr_decay must be >= 0, got {self.lr_decay}")
+        if self.neg_average_from is not None:
+            j = self.neg_average_from
+            if isinstance(j, bool) or not isinstance(j, int) or not 0 <= j < self.cd_k:
+                raise ConfigError(
+                    f"neg_average_from must be None or an int in [0, cd_k) = [0, {self.cd_k}) "
+                    f"(the first sweep averaged), got {j!r}"
+                )
+            if self.scheme != "mean-field":
+                raise ConfigError(
+                    f"neg_average_from applies to scheme 'mean-field' (CD/PCD chains), got "
+                    f"scheme {self.scheme!r} with neg_average_from {j!r}"
+                )
         if self.chain_init not in CHAIN_INITS:
             raise ConfigError(f"chain_init must be one of {CHAIN_INITS}, got {self.chain_init!r}")
         if self.m_step_start not in M_STEP_STARTS:

@@ -15,7 +15,7 @@ from torch import Tensor
 
 __all__ = ["SGD", "SCHEDULES", "clip_by_norm", "nonfinite", "scheduled_lr"]
 
-SCHEDULES = ("constant", "linear", "cosine", "inverse-sqrt")
+SCHEDULES = ("constant", "linear", "cosine", "cosine-annealing", "inverse-sqrt")
 
 
 def scheduled_lr(
@@ -30,8 +30,11 @@ def scheduled_lr(
     """Learning rate for ``epoch`` (0-based) of ``epochs``, at global step ``step``.
 
     ``linear`` and ``cosine`` go from ``base`` at epoch 0 to ``base * final_ratio`` at the last;
+    ``cosine-annealing`` is torch's ``CosineAnnealingLR(T_max=epochs, eta_min=base *
+    final_ratio)`` stepped once per epoch, as Liao et al.'s GRBM baseline: ``final + (base -
+    final) (1 + cos(pi epoch / epochs)) / 2``, which reaches ``final`` only after the last epoch;
     ``inverse-sqrt`` is ``base / sqrt(1 + decay * step)`` per step (the DBM baseline of
-    Taniguchi et al. 2023, ``decay = 1e-3``).
+    Taniguchi et al. 2023, ``decay = 1e-3``). All but ``inverse-sqrt`` change once per epoch.
     """
     if schedule not in SCHEDULES:
         raise ValueError(f"lr_schedule must be one of {SCHEDULES}, got {schedule!r}")
@@ -43,6 +46,8 @@ def scheduled_lr(
         return base / math.sqrt(1.0 + decay * step)
     if schedule == "linear":
         return base + (final - base) * t
+    if schedule == "cosine-annealing":
+        return final + 0.5 * (base - final) * (1.0 + math.cos(math.pi * epoch / epochs))
     return final + 0.5 * (base - final) * (1.0 + math.cos(math.pi * t))
 
 

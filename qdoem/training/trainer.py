@@ -8,7 +8,8 @@ Each step is one E-step and one M-step gradient step:
 2. Negative phase: CD-k chains started at the data (or at noise, ``chain_init="noise"``, Liao
    et al.'s "modified CD"), or persistent chains (PCD), advanced by
    ``cd_k`` sweeps of the configured kernel of :mod:`qdoem.sampling` (``"exact"`` by default);
-   ``model.negative_phase`` reads the model statistics at the chains' ends.
+   ``model.negative_phase`` reads the model statistics at the chains' ends, or after every
+   sweep from ``neg_average_from`` on, averaged (Liao et al.'s GRBM training).
 3. M-step: ``model.gradient(pos, neg)``, the sufficient statistics on the data minus on the
    chains (optionally clipped in norm, ``clip_norm``), then momentum SGD ascent. With one
    gradient step per E-step, ``grad Q = grad L``. With ``m_steps = K`` the E-step's statistics
@@ -124,10 +125,12 @@ class Trainer:
             raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
         if estimator is None:
             estimator = make_estimator(config.backend, config.shots, config.seed)
-        if isinstance(estimator, BackendEstimator) and config.sampler not in ("exact", "plain"):
+        measuring = ("exact", "plain", "gibbs-langevin")
+        if isinstance(estimator, BackendEstimator) and config.sampler not in measuring:
             raise ValueError(
                 f"sampler {config.sampler!r} does not measure the quantum layers; with a circuit "
-                f"backend use 'exact' (Z-basis shots in an exact chain) or 'plain'"
+                f"backend use 'exact' (Z-basis shots in an exact chain), 'gibbs-langevin' or "
+                f"'plain'"
             )
         if config.m_step_start == "e-step" and len(model.layers) != 2:
             raise ValueError(
@@ -177,6 +180,9 @@ class Trainer:
             return {}
         from_data = not cfg.persistent and cfg.chain_init == "data"
         pos, state = model.positive_phase(v_data, self.estimator, gen, start_chain=from_data)
+        averaged = cfg.neg_average_from is not None
+        # Model statistics averaged over sweeps: the data term as sufficient statistics, once.
+        pos_stats = model.sufficient_statistics(pos) if averaged else None
         # Memory: per-row statistics the gradient only averages (<X>) are not held through the
         # chain; the reduced phase gives the same gradient (LayeredModel.reduce_phase).
         pos = model.reduce_phase(pos)
@@ -200,19 +206,34 @@ class Trainer:
                 state, clamped = ChainState(list(e_step_start)), (1,)
             elif m > 0 or not from_data:
                 state = model.chain_state(self._chain_start(v_data, v_data.shape[0], gen), gen)
+            neg_sum, n_avg = None, 0
             for k in range(cfg.cd_k):
                 sweep(model, state, cfg.sampler, self.estimator, gen, clamped if k == 0 else ())
+                if averaged and k >= cfg.neg_average_from:
+                    # S(sweep k), summed: the mean over sweeps of E_rows[d(-H)/dtheta] is that
+                    # of all the sweeps' rows together (Liao et al. concatenate them).
+                    s_k = model.sufficient_statistics(model.negative_phase(state, self.estimator))
+                    neg_sum = s_k if neg_sum is None else {n: neg_sum[n].add_(s_k[n]) for n in s_k}
+                    n_avg += 1
+                    del s_k
                 if m == 0 and k == 0 and from_data and 0 in state.stats:
                     recon = state.stats[0]["mean"]  # the first down-pass from the data batch
                 if m == 0 and k == 0 and cfg.m_step_start == "e-step" and cfg.m_steps > 1:
                     # The sweep drew the hidden layer first: the E-step's shot (pending in the
                     # E-step's statistics), or on the host from them (closed form).
                     e_step_start = (v_data, state.values[1].clone())
-            neg = model.reduce_phase(model.negative_phase(state, self.estimator))
+            if averaged:
+                grads = {n: pos_stats[n] - neg_sum[n] / n_avg for n in pos_stats}
+                del neg_sum
+            else:
+                neg = model.reduce_phase(model.negative_phase(state, self.estimator))
+                grads = model.gradient(pos, neg)
+                del neg
             # The chain's cached fields and statistics are not needed past this point (a
             # persistent chain drops them at its next step anyway): not held in the M-step.
             state.forget_caches()
-            self._ascend(model.gradient(pos, neg), lr, momentum)
+            self._ascend(grads, lr, momentum)
+            del grads
             self._count_mh(state)
         self.step += 1
         if recon is None:

@@ -143,7 +143,7 @@ def test_quality_compare_qgrbm_grbm_quick(tmp_path):
         assert grbm["dataset_options"] == {"standardize": "channel"}
         assert (grbm["chain_init"], grbm["lr_schedule"], grbm["clip_norm"]) == (
             "noise",
-            "cosine",
+            "cosine-annealing",
             10,
         )
     change = report["summary"]["relative_fid_change"]["qgrbm"]
