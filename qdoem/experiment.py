@@ -86,6 +86,7 @@ _TYPES: dict[str, type] = {
     "backend": str,
     "initial_momentum": float,
     "clip_norm": float,
+    "pretrain_learning_rate": float,
 }
 #: Flag names users write as keys, for the "did you mean" of an unknown key.
 _ALIASES = {"lr": "learning_rate", "n_epochs": "epochs", "pcd": "persistent"}
