@@ -368,7 +368,7 @@ class _TiedCopies:
     def tied_parameters(self) -> dict[str, Tensor]:
         """The parameters of one copy: ``weights`` ``(n_lower, n_upper)``, ``visible_bias``,
         ``hidden_bias`` and (quantum) ``hidden_gamma``."""
-        (cl, cu), (nl, nu) = self.copies, self.unit_sizes
+        nl, nu = self.unit_sizes
         out = {"weights": self._params["weights"][:nl, :nu]}
         for layer, n in ((self.layers[0], nl), (self.layers[1], nu)):
             for local in layer.initial_parameters():

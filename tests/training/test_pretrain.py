@@ -138,7 +138,7 @@ def test_resume_mid_pretraining_is_bit_for_bit(tmp_path, stop):
     data = toy_data()
     cfg = config(epochs=3, pretrain_epochs=3, scheme="unbiased")
     full = _run(tmp_path, "full", MODELS["qidbm-h1"](seed=2), cfg, data)
-    part = _run(tmp_path, "part", MODELS["qidbm-h1"](seed=2), cfg, data, stop_after=stop)
+    _run(tmp_path, "part", MODELS["qidbm-h1"](seed=2), cfg, data, stop_after=stop)
     state = torch.load(tmp_path / "part" / "checkpoint.pt", weights_only=False)
     assert state["pretraining"]["done"] == (stop >= 6)
     resumed = Trainer(MODELS["qidbm-h1"](seed=2), cfg, run_dir=tmp_path / "part")
