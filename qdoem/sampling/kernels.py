@@ -137,13 +137,16 @@ def _mh_update(
     log-partition) are kept with its field in ``state.terms``, so a move computes them only at
     the proposal; the next Z-basis draw of a quantum neighbour reads ``<n>`` from them.
 
-    Memory: the proposal's fields are one product per neighbour, but its terms, the MH weights
-    and the decisions are made in blocks of rows (each row's move is independent, and every
-    per-row quantity is computed row by row, so the bits are those of whole-batch work): a
-    block's proposal terms are selected at once into the kept terms (in place) and its fields
-    into the proposal's field buffer, so the move holds two fields and one set of terms per
-    neighbour, not two. The uniform numbers of the MH tests are drawn for the whole batch
-    first, from the same stream position as one draw after the weights would be.
+    Memory: the move works in blocks of rows (each row's move is independent): per block, the
+    proposal's fields, its terms, the MH weights and the decisions, then the kept rows written
+    in place over the cached fields and terms. So a move holds one field and one set of terms
+    per neighbour, as the chain does between moves, not two, and no field-sized temporary; the
+    neighbours' cached statistics, stale after the move whatever its outcome, are dropped
+    before it. Same bits as the whole-batch move: every per-row quantity is computed row by
+    row (blocks of whole 64-element groups, :func:`_block_rows`), and a block's field is the
+    same product on its rows (on the CPU's BLAS checked equal to the whole-batch product by
+    ``tests/models/test_peak_memory_layout.py``). The uniforms of the MH tests are drawn for
+    the whole batch first, from the stream position of one draw after the weights.
     """
     layer = model.layers[k]
     old = state.values[k]
@@ -155,23 +158,26 @@ def _mh_update(
     log_u = torch.rand((batch,), generator=generator, device=old.device).log_()
     moves = []
     for q in neighbours:
-        c_old = state.field(model, q)
-        c_new = model.field(q, values)
-        moves.append((q, c_old, c_new, state.terms.get(q)))
+        # The neighbour's cached statistics are stale after the move whatever its outcome
+        # (set_value drops them below): not held through it.
+        state.stats.pop(q, None)
+        moves.append((q, state.field(model, q), state.terms.get(q)))
     accepted = torch.empty(batch, dtype=torch.bool, device=old.device)
-    rows = _block_rows([c_old.shape[-1] for _, c_old, _, _ in moves])
-    kept: dict[int, tuple[Tensor, ...] | None] = {q: old_terms for q, _, _, old_terms in moves}
+    rows = _block_rows([c_old.shape[-1] for _, c_old, _ in moves])
+    kept: dict[int, tuple[Tensor, ...] | None] = {q: old_terms for q, _, old_terms in moves}
     for i in range(0, batch, rows):
         b = slice(i, i + rows)
+        values_b = [None if x is None else x[b] for x in values]
         log_alpha = None
         block = []
-        for q, c_old, c_new, old_terms in moves:
+        for q, c_old, old_terms in moves:
             quantum, params = model.layers[q], model.layer_params(q)
             old_b = _rows(old_terms, b)
             if old_b is None:
                 old_b = quantum.chain_terms(c_old[b], params)
+            c_new = model.field(q, values_b)
             term, new_b = quantum.log_diagonal_ratio(
-                c_old[b], c_new[b], params, state.values[q][b], old_b
+                c_old[b], c_new, params, state.values[q][b], old_b
             )
             log_alpha = term if log_alpha is None else log_alpha + term
             block.append((q, c_old, c_new, old_b, new_b))
@@ -179,21 +185,20 @@ def _mh_update(
         accepted[b] = acc_b
         w = acc_b.to(log_alpha.dtype)[:, None]
         for q, c_old, c_new, old_b, new_b in block:
-            _keep(w, c_new[b], c_old[b])  # into the proposal's field buffer
+            c_old[b] = _keep(w, c_new, c_old[b])  # the kept field, over the cached one
             if new_b is None or old_b is None:
                 continue
             if kept[q] is None:  # the old terms were not cached: full buffers for the kept ones
                 kept[q] = type(new_b)(*(t.new_empty((batch, *t.shape[1:])) for t in new_b))
             for out, o, n in zip(kept[q], old_b, new_b, strict=True):
-                _keep(w, n, o)  # over n, then into the kept rows (o itself when cached)
-                out[b] = n
+                out[b] = _keep(w, n, o)  # over n, then into the kept rows (o's own when cached)
         del block
     state.count_mh(accepted)
     w = accepted.to(proposal.dtype)[:, None]
     # Layer k's own cached statistics (the proposal law) stay valid: its neighbours are unchanged.
     state.set_value(k, _keep(w, proposal, old))
-    for q, _, c_new, _ in moves:
-        state.fields[q] = c_new
+    for q, c_kept, _ in moves:
+        state.fields[q] = c_kept
         if kept[q] is not None:
             state.terms[q] = kept[q]
 

@@ -512,8 +512,15 @@ class Trainer:
                 chains = [chains] + [None] * (len(self.model.layers) - 1)
             device, dtype = self.model.device, self.model.dtype
             self.chains = ChainState([None if v is None else v.to(device, dtype) for v in chains])
-        if self.pretraining is not None and state.get("pretraining") is not None:
-            self.pretraining.load_state_dict(state["pretraining"])
+        if self.pretraining is not None:
+            if state.get("pretraining") is not None:
+                self.pretraining.load_state_dict(state["pretraining"])
+            elif self.epoch or self.step:
+                raise ValueError(
+                    f"pretrain_epochs {self.config.pretrain_epochs}: this checkpoint is at epoch "
+                    f"{self.epoch}, step {self.step} of a run without pre-training, which cannot "
+                    f"be added once DO-EM has started"
+                )
         partial = state.get("partial_epoch")  # absent before qdoem 0.2: epoch boundaries only
         self._partial, self._mh_accepted, self._mh_proposed = None, None, 0
         if partial is not None:

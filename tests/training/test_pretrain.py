@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from qdoem.errors import ConfigError, TrainingInterrupted
+from qdoem.errors import CheckpointError, ConfigError, TrainingInterrupted
 from qdoem.experiment import resolve_config
 from qdoem.models import DBM, QRBM, RBM, QiDBM
 from qdoem.models.dbm import TiedQRBM, TiedRBM
@@ -213,3 +213,31 @@ def test_estimator_api_and_bad_settings():
         config(pretrain_learning_rate=0.0)
     with pytest.raises(ConfigError, match="pretrain_epochs"):
         resolve_config(None, {"model": "dbm", "pretrain_epochs": "3"})
+
+
+def test_cli_pretrains_records_it_and_resumes_without_redoing_it(tmp_path):
+    from qdoem.cli import main
+
+    run = tmp_path / "run"
+    args = ["train", "--model", "qidbm", "--hidden-sizes", "5", "4", "--quantum-layers", "1"]
+    args += ["--dataset", "bars_and_stripes", "--batch-size", "7", "--no-progress"]
+    args += ["--pretrain-epochs", "2", "--pretrain-lr", "0.1", "--epochs", "2"]
+    assert main([*args, "--run-dir", str(run), "--stop-after", "3"]) == 0
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["pretrain_epochs"] == 2 and saved["pretrain_learning_rate"] == 0.1
+    record = json.loads((run / "pretrain.json").read_text())
+    assert not record["done"] and [r["stage"] for r in record["history"]] == [1, 1, 2]
+    assert main(["train", "--run-dir", str(run), "--resume", "--no-progress"]) == 0
+    record = json.loads((run / "pretrain.json").read_text())
+    assert record["done"] and [r["stage"] for r in record["history"]] == [1, 1, 2, 2]
+    state = torch.load(run / "checkpoint.pt", weights_only=False)
+    assert state["epoch"] == 2 and state["pretraining"]["done"]
+    assert state["pretraining"]["stages"] == [] and state["pretraining"]["trainer"] is None
+
+
+def test_pretraining_is_not_added_to_a_started_run(tmp_path):
+    data = toy_data()
+    plain = _run(tmp_path, "plain", MODELS["dbm"](seed=0), config(epochs=1), data)
+    trainer = Trainer(MODELS["dbm"](seed=0), config(epochs=2, pretrain_epochs=1))
+    with pytest.raises(CheckpointError, match="cannot be added once DO-EM has started"):
+        trainer.load_checkpoint(plain.state_dict(), "checkpoint.pt")
