@@ -20,6 +20,9 @@ With ``scheme="unbiased"`` (Taniguchi et al. 2023), steps 1 (for models with sev
 layers) and 2 are the unbiased estimates of :mod:`qdoem.sampling.unbiased`: chains from noise
 (or the persistent chains) to a local mode, ``cd_k`` sweeps, and a coupled MH correction.
 
+With ``pretrain_epochs > 0`` a deep model is first initialised by greedy layer-wise
+pre-training (:mod:`qdoem.training.pretrain`), whose progress is part of the checkpoints.
+
 The trainer owns the loop, the optimiser, the chains, checkpoints and metrics, and knows
 nothing of a model's layers. Every random draw of step ``s`` of epoch ``e`` comes from streams
 seeded by ``(seed, e, s)`` (:mod:`qdoem.seeding`), the estimator's included, so a resumed run
