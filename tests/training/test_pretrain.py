@@ -213,6 +213,8 @@ def test_estimator_api_and_bad_settings():
         config(pretrain_learning_rate=0.0)
     with pytest.raises(ConfigError, match="pretrain_epochs"):
         resolve_config(None, {"model": "dbm", "pretrain_epochs": "3"})
+    with pytest.raises(ConfigError, match="applies to deep models"):
+        resolve_config(None, {"model": "qrbm", "pretrain_epochs": 3})
 
 
 def test_cli_pretrains_records_it_and_resumes_without_redoing_it(tmp_path):
