@@ -94,6 +94,7 @@ _TYPES: dict[str, type] = {
     "initial_momentum": float,
     "clip_norm": float,
     "neg_average_from": int,
+    "pretrain_learning_rate": float,
 }
 #: Flag names users write as keys, for the "did you mean" of an unknown key.
 _ALIASES = {"lr": "learning_rate", "n_epochs": "epochs", "pcd": "persistent"}
@@ -200,6 +201,11 @@ def check_config(config: dict[str, Any]) -> dict[str, Any]:
         MODELS[config["model"]].check_settings(config)  # e.g. neighbouring quantum layers
     except ValueError as err:
         raise ConfigError(str(err)) from err
+    if config["pretrain_epochs"] and not hasattr(MODELS[config["model"]], "pretraining_stages"):
+        raise ConfigError(
+            f"pretrain_epochs applies to deep models (qidbm, dbm), got model "
+            f"{config['model']!r} with pretrain_epochs {config['pretrain_epochs']!r}"
+        )
     if config["weight_scale"] < 0:
         raise ConfigError(f"weight_scale must be >= 0, got {config['weight_scale']!r}")
     _check_device(config["device"])

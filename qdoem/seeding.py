@@ -15,8 +15,9 @@ import torch
 
 __all__ = ["derive_seed", "seeded_generator"]
 
-#: Stream keys, so that different consumers of one step never share draws.
-HOST, ESTIMATOR, DATA_ORDER = 0, 1, 2
+#: Stream keys, so that different consumers of one step never share draws (``PRETRAIN``: the
+#: greedy pre-training stages of deep models, :mod:`qdoem.training.pretrain`).
+HOST, ESTIMATOR, DATA_ORDER, PRETRAIN = 0, 1, 2, 3
 
 
 def derive_seed(*keys: int) -> int:

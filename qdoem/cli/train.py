@@ -96,6 +96,22 @@ _FLAGS: list[tuple[str, dict]] = [
         },
     ),
     ("--gamma-init", {"type": float, "help": "initial transverse field (QRBM)"}),
+    (
+        "--pretrain-epochs",
+        {
+            "type": int,
+            "help": "deep models: epochs of greedy layer-wise pre-training per stage "
+            "(Salakhutdinov & Hinton; RBM/QRBM stages) before DO-EM (default 0: none)",
+        },
+    ),
+    (
+        "--pretrain-lr",
+        {
+            "type": float,
+            "dest": "pretrain_learning_rate",
+            "help": "constant learning rate of the pre-training stages (default: --lr)",
+        },
+    ),
     ("--seed", {"type": int}),
     ("--device", {"help": "cpu, cuda, cuda:0 ..."}),
     ("--dtype", {"choices": ["float32", "float64"]}),

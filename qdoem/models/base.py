@@ -345,6 +345,7 @@ chain_init, m_steps, clip_norm, sampler, backend, shots :
     def field(self, k: int, values: list[Tensor | None]) -> Tensor:
         """``c_k = offset_k + W_{k-1}^T s(x_{k-1}) + W_k s(x_{k+1})`` for each row of ``values``."""
         out = self._layer_params[k][self.layers[k].offset]
+        fresh = False  # whether ``out`` is a temporary of this call (not the offset parameter)
         for j in (k - 1, k + 1):
             if not 0 <= j < len(self.layers):
                 continue
@@ -354,7 +355,8 @@ chain_init, m_steps, clip_norm, sampler, backend, shots :
             if j < k:
                 out = self.couplings[j].up(self._weights[j], s, out)
             else:
-                out = self.couplings[k].down(self._weights[k], s, out)
+                out = self.couplings[k].down(self._weights[k], s, out, inplace=fresh)
+            fresh = True
         return out
 
     def conditional(

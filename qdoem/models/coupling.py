@@ -78,11 +78,18 @@ class Coupling:
             return c.add_(out)
         return torch.addmm(out, s, w)
 
-    def down(self, w: Tensor, x: Tensor, out: Tensor) -> Tensor:
-        """``out + x @ W^T``: the field the upper layer's values ``x`` send to the lower layer."""
+    def down(self, w: Tensor, x: Tensor, out: Tensor, *, inplace: bool = False) -> Tensor:
+        """``out + x @ W^T``: the field the upper layer's values ``x`` send to the lower layer.
+
+        ``inplace``: ``out`` is a temporary of the caller, which the dense product accumulates
+        into (the same ``gemm`` with ``beta = 1`` as the out-of-place ``addmm``, so the same
+        bits, without a second field-sized buffer while it runs).
+        """
         if self.matmul_dtype is not None:
             c = torch.mm(x.to(self.matmul_dtype), self._low_weights(w).T).to(self.dtype)
             return c.add_(out)
+        if inplace and out.shape == (x.shape[0], w.shape[0]):
+            return out.addmm_(x, w.T)
         return torch.addmm(out, x, w.T)
 
     def gradient(self, s_d: Tensor, x_d: Tensor, s_m: Tensor, x_m: Tensor) -> Tensor:

@@ -31,6 +31,7 @@ generator for the classical draws and MH tests, and the set of clamped layers (n
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 
 import torch
@@ -108,6 +109,28 @@ def _keep(accepted: Tensor, new: Tensor, old: Tensor) -> Tensor:
     return torch.lerp(old, new, w, out=new)
 
 
+#: Elements per block of rows of an MH move's proposal terms (256 KiB float32 per temporary).
+_MOVE_BLOCK = 65536
+
+
+def _block_rows(widths: list[int]) -> int:
+    """Rows per block of an MH move: about ``_MOVE_BLOCK`` elements of the widest neighbour, and
+    a multiple of 64 elements of every neighbour. Torch's CPU elementwise loops run whole
+    vectors and then a scalar tail, whose values can differ in the last bit (sigmoid); with
+    blocks of whole 64-element groups every element is computed by the same path as in one
+    pass over the batch (on one thread, where the block is the loop), so the bits agree."""
+    align = 1
+    for w in widths:
+        align = math.lcm(align, 64 // math.gcd(max(1, w), 64))
+    rows = _MOVE_BLOCK // max(1, *widths)
+    return max(align, rows - rows % align)
+
+
+def _rows(terms: tuple[Tensor, ...] | None, b: slice) -> tuple[Tensor, ...] | None:
+    """Rows ``b`` of each tensor of a layer's chain terms (None stays None)."""
+    return None if terms is None else type(terms)(*(t[b] for t in terms))
+
+
 def _mh_update(
     model, state: ChainState, k: int, estimator, generator, neighbours: list[int]
 ) -> None:
@@ -117,35 +140,71 @@ def _mh_update(
     Each neighbour's :meth:`~qdoem.layers.base.Layer.chain_terms` (its outcome probabilities and
     log-partition) are kept with its field in ``state.terms``, so a move computes them only at
     the proposal; the next Z-basis draw of a quantum neighbour reads ``<n>`` from them.
+
+    Memory: the move works in blocks of rows (each row's move is independent): per block, the
+    proposal's fields, its terms, the MH weights and the decisions, then the kept rows written
+    in place over the cached fields and terms. So a move holds one field and one set of terms
+    per neighbour, as the chain does between moves, not two, and no field-sized temporary; the
+    neighbours' cached statistics, stale after the move whatever its outcome, are dropped
+    before it. Same bits as the whole-batch move: every per-row quantity is computed row by
+    row (blocks of whole 64-element groups, :func:`_block_rows`), and a block's field is the
+    same product on its rows (on the CPU's BLAS checked equal to the whole-batch product by
+    ``tests/models/test_peak_memory_layout.py``). The uniforms of the MH tests are drawn for
+    the whole batch first, from the stream position of one draw after the weights.
     """
     layer = model.layers[k]
     old = state.values[k]
     proposal = layer.sample(state.statistics(model, k), generator)
     values = list(state.values)
     values[k] = proposal
-    log_alpha = None
-    moves = {}
+    batch = old.shape[0]
+    # The MH tests' uniforms (drawn now: nothing below uses the generator).
+    log_u = torch.rand((batch,), generator=generator, device=old.device).log_()
+    moves = []
     for q in neighbours:
-        quantum, params = model.layers[q], model.layer_params(q)
-        c_old = state.field(model, q)
-        old_terms = state.terms.get(q)
-        if old_terms is None:
-            old_terms = quantum.chain_terms(c_old, params)
-        c_new = model.field(q, values)
-        term, new_terms = quantum.log_diagonal_ratio(
-            c_old, c_new, params, state.values[q], old_terms
-        )
-        log_alpha = term if log_alpha is None else log_alpha + term
-        moves[q] = (c_old, c_new, old_terms, new_terms)
-    accepted = _accept(log_alpha, state, generator)
-    # Layer k's own cached statistics (the proposal law) stay valid: its neighbours are unchanged.
-    state.set_value(k, _keep(accepted, proposal, old))
-    for q, (c_old, c_new, old_terms, new_terms) in moves.items():
-        state.fields[q] = _keep(accepted, c_new, c_old)
-        if new_terms is not None and old_terms is not None:
-            state.terms[q] = type(new_terms)(
-                *(_keep(accepted, n, o) for n, o in zip(new_terms, old_terms, strict=True))
+        # The neighbour's cached statistics are stale after the move whatever its outcome
+        # (set_value drops them below): not held through it.
+        state.stats.pop(q, None)
+        moves.append((q, state.field(model, q), state.terms.get(q)))
+    accepted = torch.empty(batch, dtype=torch.bool, device=old.device)
+    rows = _block_rows([c_old.shape[-1] for _, c_old, _ in moves])
+    kept: dict[int, tuple[Tensor, ...] | None] = {q: old_terms for q, _, old_terms in moves}
+    for i in range(0, batch, rows):
+        b = slice(i, i + rows)
+        values_b = [None if x is None else x[b] for x in values]
+        log_alpha = None
+        block = []
+        for q, c_old, old_terms in moves:
+            quantum, params = model.layers[q], model.layer_params(q)
+            old_b = _rows(old_terms, b)
+            if old_b is None:
+                old_b = quantum.chain_terms(c_old[b], params)
+            c_new = model.field(q, values_b)
+            term, new_b = quantum.log_diagonal_ratio(
+                c_old[b], c_new, params, state.values[q][b], old_b
             )
+            log_alpha = term if log_alpha is None else log_alpha + term
+            block.append((q, c_old, c_new, old_b, new_b))
+        acc_b = log_u[b].to(log_alpha.dtype) < log_alpha
+        accepted[b] = acc_b
+        w = acc_b.to(log_alpha.dtype)[:, None]
+        for q, c_old, c_new, old_b, new_b in block:
+            c_old[b] = _keep(w, c_new, c_old[b])  # the kept field, over the cached one
+            if new_b is None or old_b is None:
+                continue
+            if kept[q] is None:  # the old terms were not cached: full buffers for the kept ones
+                kept[q] = type(new_b)(*(t.new_empty((batch, *t.shape[1:])) for t in new_b))
+            for out, o, n in zip(kept[q], old_b, new_b, strict=True):
+                out[b] = _keep(w, n, o)  # over n, then into the kept rows (o's own when cached)
+        del block
+    state.count_mh(accepted)
+    w = accepted.to(proposal.dtype)[:, None]
+    # Layer k's own cached statistics (the proposal law) stay valid: its neighbours are unchanged.
+    state.set_value(k, _keep(w, proposal, old))
+    for q, c_kept, _ in moves:
+        state.fields[q] = c_kept
+        if kept[q] is not None:
+            state.terms[q] = kept[q]
 
 
 # ---------------------------------------------------------------------- kernels

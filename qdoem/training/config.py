@@ -128,6 +128,12 @@ class TrainConfig:
         Set the visible offsets from the data (log-odds) before the first step.
     track_nll : int
         Log the exact training NLL every epoch when ``n_visible`` is at most this (0: never).
+    pretrain_epochs : int
+        Deep models: epochs of greedy layer-wise pre-training per stage before DO-EM
+        (Salakhutdinov & Hinton 2009; :mod:`qdoem.training.pretrain`); 0 (default): none, the
+        model starts from its random initialisation.
+    pretrain_learning_rate : float or None
+        Constant learning rate of the pre-training stages (None: ``learning_rate``).
     """
 
     epochs: int = 10
@@ -154,6 +160,8 @@ class TrainConfig:
     seed: int = 0
     init_visible_from_data: bool = True
     track_nll: int = 16
+    pretrain_epochs: int = 0
+    pretrain_learning_rate: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "cd_k", "m_steps"):
@@ -228,6 +236,18 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if isinstance(self.track_nll, bool) or not isinstance(self.track_nll, int):
             raise ConfigError(f"track_nll must be an int, got {self.track_nll!r}")
+        if (
+            isinstance(self.pretrain_epochs, bool)
+            or not isinstance(self.pretrain_epochs, int)
+            or self.pretrain_epochs < 0
+        ):
+            raise ConfigError(f"pretrain_epochs must be an int >= 0, got {self.pretrain_epochs!r}")
+        if self.pretrain_learning_rate is not None and not (
+            _number("pretrain_learning_rate", self.pretrain_learning_rate) > 0
+        ):
+            raise ConfigError(
+                f"pretrain_learning_rate must be > 0 or None, got {self.pretrain_learning_rate}"
+            )
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:

@@ -21,6 +21,9 @@ With ``scheme="unbiased"`` (Taniguchi et al. 2023), steps 1 (for models with sev
 layers) and 2 are the unbiased estimates of :mod:`qdoem.sampling.unbiased`: chains from noise
 (or the persistent chains) to a local mode, ``cd_k`` sweeps, and a coupled MH correction.
 
+With ``pretrain_epochs > 0`` a deep model is first initialised by greedy layer-wise
+pre-training (:mod:`qdoem.training.pretrain`), whose progress is part of the checkpoints.
+
 The trainer owns the loop, the optimiser, the chains, checkpoints and metrics, and knows
 nothing of a model's layers. Every random draw of step ``s`` of epoch ``e`` comes from streams
 seeded by ``(seed, e, s)`` (:mod:`qdoem.seeding`), the estimator's included, so a resumed run
@@ -160,12 +163,20 @@ class Trainer:
         # The epoch in progress: its first step and running sums (None between epochs).
         self._partial: dict[str, Any] | None = None
         self._stop: tuple[int | None] | None = None  # (signum,) once a stop is requested
+        # Greedy layer-wise pre-training of a deep model (pretrain_epochs > 0), before epoch 1.
+        self.pretraining = None
+        if config.pretrain_epochs:
+            from qdoem.training.pretrain import GreedyPretraining
+
+            self.pretraining = GreedyPretraining(model, config, estimator)
 
     def request_stop(self, signum: int | None = None) -> None:
         """End :meth:`fit` at the next step boundary, after a checkpoint of that step
         (:class:`~qdoem.errors.TrainingInterrupted` is raised). Safe to call from a signal
         handler."""
         self._stop = (signum,)
+        if self.pretraining is not None and not self.pretraining.done:
+            self.pretraining.request_stop(signum)
 
     # ------------------------------------------------------------------ one step
     def train_step(
@@ -334,7 +345,12 @@ class Trainer:
         if data.ndim != 2 or data.shape[1] != self.model.n_visible or data.shape[0] == 0:
             # Values were checked by fit() or the model's input conversion; not redone per epoch.
             self.model.check_data(data)
-        if self.epoch == 0 and self.step == 0 and cfg.init_visible_from_data:
+        if (
+            self.epoch == 0
+            and self.step == 0
+            and cfg.init_visible_from_data
+            and self.pretraining is None  # else the bottom stage's visible offsets are kept
+        ):
             self.model.init_from_data(data)
         data = data.to(device=self.model.device, dtype=self.model.dtype)
         if self._partial is None:
@@ -410,7 +426,8 @@ class Trainer:
         progress : bool
             Show a tqdm bar with live metrics.
         stop_after : int, optional
-            Stop after this many epochs in this call, as an interrupted job would.
+            Stop after this many epochs in this call, as an interrupted job would (greedy
+            pre-training epochs, ``config.pretrain_epochs`` per stage, count too).
         on_epoch : callable, optional
             Called as ``on_epoch(trainer, record)`` after each epoch (and its checkpoint).
 
@@ -442,6 +459,12 @@ class Trainer:
             self.run.write_metrics(self.history)
         done = 0
         try:
+            if self.pretraining is not None and not self.pretraining.done:
+                done += self.pretraining.run(
+                    data.to(device=self.model.device, dtype=self.model.dtype),
+                    stop_after=stop_after,
+                    on_epoch=self._pretraining_epoch,
+                )
             while self.epoch < cfg.epochs and (stop_after is None or done < stop_after):
                 record = self.train_epoch(data, bar)
                 done += 1
@@ -458,6 +481,18 @@ class Trainer:
             if bar is not None:
                 bar.close()
         return self.history
+
+    def _pretraining_epoch(self) -> None:
+        """After each pre-training epoch: a checkpoint (it holds the pre-training's state) and
+        ``pretrain.json`` (its records) in the run directory."""
+        if self.run is not None:
+            import json
+
+            from qdoem.io import atomic_write_text
+
+            self.save_checkpoint()
+            records = {"done": self.pretraining.done, "history": self.pretraining.history}
+            atomic_write_text(self.run.path / "pretrain.json", json.dumps(records, indent=1))
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
@@ -482,6 +517,7 @@ class Trainer:
             "history": list(self.history),
             "chains": chains,
             "partial_epoch": partial,
+            "pretraining": None if self.pretraining is None else self.pretraining.state_dict(),
             "qdoem_version": __version__,
         }
 
@@ -500,6 +536,15 @@ class Trainer:
                 chains = [chains] + [None] * (len(self.model.layers) - 1)
             device, dtype = self.model.device, self.model.dtype
             self.chains = ChainState([None if v is None else v.to(device, dtype) for v in chains])
+        if self.pretraining is not None:
+            if state.get("pretraining") is not None:
+                self.pretraining.load_state_dict(state["pretraining"])
+            elif self.epoch or self.step:
+                raise ValueError(
+                    f"pretrain_epochs {self.config.pretrain_epochs}: this checkpoint is at epoch "
+                    f"{self.epoch}, step {self.step} of a run without pre-training, which cannot "
+                    f"be added once DO-EM has started"
+                )
         partial = state.get("partial_epoch")  # absent before qdoem 0.2: epoch boundaries only
         self._partial, self._mh_accepted, self._mh_proposed = None, None, 0
         if partial is not None:

@@ -67,3 +67,90 @@ def test_blocked_log_diagonal_joint_matches_the_unblocked_sums():
     layer, params = model.layers[1], model.layer_params(1)
     expected = layer.log_diagonal(model.field(1, values), params, values[1]).sum(-1)
     assert torch.equal(model._log_diagonal_rows(1, values), expected)
+
+
+def _whole_batch_mh_update(model, state, k, generator, neighbours):
+    """The exact chain's MH move on the whole batch at once (the code the blocked move of
+    ``kernels._mh_update`` replaced): every neighbour's proposal terms in full, then one draw
+    of the uniforms, then the selections."""
+    from qdoem.sampling.kernels import _accept, _keep
+
+    layer = model.layers[k]
+    old = state.values[k]
+    proposal = layer.sample(state.statistics(model, k), generator)
+    values = list(state.values)
+    values[k] = proposal
+    log_alpha, moves = None, {}
+    for q in neighbours:
+        quantum, params = model.layers[q], model.layer_params(q)
+        c_old = state.field(model, q)
+        old_terms = state.terms.get(q)
+        if old_terms is None:
+            old_terms = quantum.chain_terms(c_old, params)
+        c_new = model.field(q, values)
+        term, new_terms = quantum.log_diagonal_ratio(
+            c_old, c_new, params, state.values[q], old_terms
+        )
+        log_alpha = term if log_alpha is None else log_alpha + term
+        moves[q] = (c_old, c_new, old_terms, new_terms)
+    accepted = _accept(log_alpha, state, generator)
+    state.set_value(k, _keep(accepted, proposal, old))
+    for q, (c_old, c_new, old_terms, new_terms) in moves.items():
+        state.fields[q] = _keep(accepted, c_new, c_old)
+        state.terms[q] = type(new_terms)(
+            *(_keep(accepted, n, o) for n, o in zip(new_terms, old_terms, strict=True))
+        )
+
+
+def test_blocked_mh_move_matches_the_whole_batch_move():
+    """``kernels._mh_update`` makes the proposal's terms, weights and decisions in blocks of
+    rows (kept terms written in place): on a QiDBM whose middle classical layer has two quantum
+    neighbours, with a batch spanning several blocks, five sweeps give the same values, fields,
+    kept terms, acceptance counts and generator state as the whole-batch move, bit for bit."""
+    from qdoem.estimators import ClosedFormEstimator
+    from qdoem.sampling import kernels
+
+    estimator = ClosedFormEstimator()
+    model = QiDBM(50, [300, 40, 250], quantum_layers=[1, 3], gamma_init=0.9, seed=0)
+    for name, p in model.parameters().items():  # couplings strong enough to reject some moves
+        if name.startswith("weights"):
+            p.mul_(40.0)
+    batch = 700  # 3.2 blocks of kernels._MOVE_BLOCK elements at width 300
+    assert batch * 300 > 3 * kernels._MOVE_BLOCK
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the claim is per loop: a whole-batch pass is one loop on one thread
+    try:
+        _compare_moves(model, batch, estimator, kernels)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _compare_moves(model, batch, estimator, kernels):
+    states, gens = [], []
+    for _ in range(2):
+        g = torch.Generator().manual_seed(5)
+        v = (torch.rand(batch, 50, generator=g) < 0.5).float()
+        states.append(model.chain_state(v, g))
+        gens.append(g)
+    for _ in range(5):
+        for k in model.sweep_order:
+            neighbours = kernels._active_quantum_neighbours(model, k)
+            for state, g, blocked in zip(states, gens, (True, False), strict=True):
+                if model.layers[k].quantum or not neighbours:
+                    kernels._gibbs_update(model, state, k, estimator, g)
+                elif blocked:
+                    kernels._mh_update(model, state, k, estimator, g, neighbours)
+                else:
+                    _whole_batch_mh_update(model, state, k, g, neighbours)
+    a, b = states
+    assert 0 < int(a.mh_accepted) < a.mh_proposed  # some moves were refused
+    assert torch.equal(a.mh_accepted, b.mh_accepted) and a.mh_proposed == b.mh_proposed
+    for x, y in zip(a.values, b.values, strict=True):
+        assert torch.equal(x, y)
+    assert sorted(a.fields) == sorted(b.fields) and sorted(a.terms) == sorted(b.terms)
+    for q in a.fields:
+        assert torch.equal(a.fields[q], b.fields[q])
+    for q in a.terms:
+        for x, y in zip(a.terms[q], b.terms[q], strict=True):
+            assert torch.equal(x, y)
+    assert torch.equal(gens[0].get_state(), gens[1].get_state())
