@@ -485,8 +485,9 @@ def dbm_log_likelihood_bound(
             if gap > tolerance:
                 flags.append(
                     f"reverse AIS log Z is {gap:.2f} nats above the forward estimate (> "
-                    f"{tolerance}): the forward chains missed mass that chains started at the "
-                    f"data found; log Z is likely underestimated and this 'bound' too high"
+                    f"{tolerance}): the forward chains missed mass, or the reverse chains' "
+                    f"start samples ({burn_in} sweeps from the data) are not from the model "
+                    f"(then the reverse estimate is no bound); log Z is not pinned down"
                 )
             elif gap < -tolerance:
                 flags.append(
