@@ -31,8 +31,9 @@ two hidden layers. Its likelihood is Salakhutdinov & Hinton's variational LOWER 
 ``mean_v [B(v) - log Z_hat]`` on the first ``--test-limit`` test images, ``B(v) <= log p*(v)``
 the mean-field bound (the quantum layer traced out in closed form) and ``log Z`` by AIS over
 the deep model with the bench's ``--n-chains`` x 2 runs and ``--n-betas`` temperatures from the
-training log-odds base rate, exact kernel. It is a lower bound up to the AIS error of ``log Z``;
-RAISE does not apply (a DBM has no closed-form ``p*(v)`` to reverse-anneal), so
+training log-odds base and from the uniform base, the larger kept (``base="both"``), exact
+kernel, checked by reverse AIS from test images. It is a lower bound up to the AIS error of
+``log Z``; RAISE does not apply (a DBM has no closed-form ``p*(v)`` to reverse-anneal), so
 ``--raise-points`` is refused there. AIS can underestimate ``log Z`` with all its runs agreeing
 (chains held in the wrong mode along the path): the report carries
 :func:`qdoem.metrics.dbm_likelihood.log_z_floor`, a rigorous lower bound of ``log Z``, and is
@@ -635,10 +636,12 @@ def _rbm_runs(rows: list[dict], summary: dict, order: list[str], unit: str) -> l
 DBM_LIKELIHOOD_NOTE = (
     "test log-likelihood: variational LOWER BOUND (Salakhutdinov & Hinton 2009, mean field, "
     "the quantum layer traced out in closed form; qdoem.metrics.dbm_log_likelihood_bound, as "
-    "qdoem evaluate --method bound) with log Z by AIS over the deep model (base rate = training "
-    "log-odds, exact kernel): a lower bound up to the AIS error of log Z, not an estimate of "
-    "log p(v). RAISE does not apply (no closed-form p*(v) to reverse-anneal). Rows written "
-    "before the bound was wired into this bench have none: 'not measured'."
+    "qdoem evaluate --method bound) with log Z by AIS over the deep model (exact kernel; from "
+    "the training log-odds base and the uniform base, the larger kept, unless a row's settings "
+    "name one base; checked by reverse AIS from the test images): a lower bound up to the AIS "
+    "error of log Z, not an estimate of log p(v). RAISE does not apply (no closed-form p*(v) "
+    "to reverse-anneal). Rows written before the bound was wired into this bench have none: "
+    "'not measured'."
 )
 _DBM_PAPER_NOTE = (
     "The paper's FIDs on binarized MNIST (2 x 784 hidden, full scale): QiDBM "
@@ -734,7 +737,10 @@ def _dbm_likelihood_scale(s: dict, rows: list[dict]) -> str:
         parts.append(
             f"variational LOWER BOUND (mean field) on {lk['n']} test images; log Z by AIS "
             f"{s['n_chains']} chains x {lk['settings'].get('n_runs', 2)} runs, {s['n_betas']} "
-            "temperatures from the training log-odds base rate (RAISE does not apply)"
+            f"temperatures, base {lk['settings'].get('base', 'data')!r} (data: training "
+            f"log-odds; both: data and uniform, the larger kept); reverse AIS from "
+            f"{lk['settings'].get('reverse_chains') or 'no'} test images after "
+            f"{lk['settings'].get('burn_in', '-')} exact sweeps (RAISE does not apply)"
         )
     if len(measured) < len(rows):
         parts.append(
@@ -763,6 +769,14 @@ def _dbm_runs(rows: list[dict], summary: dict) -> list[str]:
         else:
             bound = f">= {lk['lower_bound']:.2f} +/- {lk['data_stderr']:.2f}"
             log_z = f"{lk['log_z']:.2f} +/- {lk['log_z_stderr']:.2f}"
+            bases = lk.get("log_z_bases") or {}
+            if len(bases) > 1 or lk.get("log_z_reverse") is not None:  # the checks of log Z
+                log_z += f" ({lk['base']} base kept; " + ", ".join(
+                    f"{b} {v['log_z']:.2f}" for b, v in bases.items()
+                )
+                if lk.get("log_z_reverse") is not None:
+                    log_z += f"; reverse {lk['log_z_reverse']:.2f}"
+                log_z += f"; floor {lk['log_z_floor']:.2f})"
             trusted = "yes" if lk["trustworthy"] else "NO: " + "; ".join(lk["flags"])
         lines.append(
             f"| {r['variant']} | {r['seed']} | {r['epochs']} | {gamma} | {acc} | "

@@ -15,6 +15,7 @@ HELP = (
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from qdoem.metrics.dbm_likelihood import BASES, DEFAULT_BASE
     from qdoem.metrics.likelihood import METHODS
     from qdoem.sampling.ais import DEFAULT_N_BETAS, DEFAULT_N_CHAINS
 
@@ -39,7 +40,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--n-runs", type=int, default=2, help="independent AIS runs (seeds)")
     p.add_argument(
-        "--raise-points", type=int, default=100, help="samples given a RAISE chain (0: none)"
+        "--raise-points",
+        type=int,
+        default=100,
+        help="samples given a RAISE chain (0: none); --method bound: reverse AIS chains "
+        "started at samples, checking log Z",
+    )
+    p.add_argument(
+        "--base",
+        choices=list(BASES),
+        default=None,
+        help=f"--method bound: AIS base of log Z, the training log-odds, uniform, or both "
+        f"keeping the larger (default {DEFAULT_BASE})",
     )
     p.add_argument("--tolerance", type=float, default=1.0, help="nats of allowed disagreement")
     p.add_argument("--limit", type=int, default=None, help="evaluate the first N samples only")
@@ -126,12 +138,15 @@ def run(args: argparse.Namespace) -> int:
         n_runs=args.n_runs,
         raise_points=args.raise_points,
         base_bias=base_bias,
+        base=args.base,
+        reverse_chains=args.raise_points,
         sampler=args.sampler,
         seed=args.seed,
         tolerance=args.tolerance,
     )
     if report.method == "bound":  # a lower bound, never written as the log-likelihood
-        keys = ("n_chains", "n_betas", "n_runs", "sampler", "seed", "tolerance")
+        keys = ("n_chains", "n_betas", "n_runs", "sampler", "seed", "tolerance", "base")
+        keys += ("reverse_chains", "burn_in")
         result = {
             "split": args.split,
             "mean_log_likelihood_lower_bound": report.bound,

@@ -164,6 +164,8 @@ def likelihood_report(
     raise_points: int = 500,
     raise_betas: int | None = None,
     base_bias: Tensor | None = None,
+    base: str | None = None,
+    reverse_chains: int | None = None,
     sampler: str = "exact",
     seed: int = 0,
     tolerance: float = 1.0,
@@ -195,6 +197,12 @@ def likelihood_report(
         Temperatures of the RAISE chains (default ``n_betas``).
     base_bias : Tensor, optional
         Base-rate visible log-odds, usually the training data's.
+    base : {"both", "data", "uniform"}, optional
+        ``"bound"`` only: the AIS base(s) of the deep model's ``log Z``
+        (:data:`~qdoem.metrics.dbm_likelihood.BASES`; default
+        :data:`~qdoem.metrics.dbm_likelihood.DEFAULT_BASE`, both with the larger kept).
+    reverse_chains : int, optional
+        ``"bound"`` only: reverse AIS chains checking ``log Z`` (default ``n_chains``; 0: none).
     sampler : str
         Transition kernel; exact at every Gamma by default.
     seed : int
@@ -202,8 +210,12 @@ def likelihood_report(
     tolerance : float
         Nats of disagreement (AIS vs RAISE, run to run) above which the report is flagged.
     """
+    from qdoem.metrics.dbm_likelihood import BASES, DEFAULT_BASE
+
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if base is not None and base not in BASES:
+        raise ValueError(f"base must be one of {BASES}, got {base!r}")
     check_ais_options(n_runs, tolerance)
     if isinstance(raise_points, bool) or not isinstance(raise_points, int) or raise_points < 0:
         raise ValueError(f"raise_points must be an int >= 0, got {raise_points!r}")
@@ -228,6 +240,8 @@ def likelihood_report(
             n_betas=n_betas,
             n_runs=n_runs,
             base_bias=base_bias,
+            base=DEFAULT_BASE if base is None else base,
+            reverse_chains=reverse_chains,
             sampler=sampler,
             seed=seed,
             tolerance=tolerance,

@@ -57,6 +57,18 @@ measurement of a quantum layer), runs one sweep of the kernel on all layers (whi
 Z-basis diagonal ``<x|rho_beta|x>`` invariant, whose ``U``-marginal is ``p_beta(x_U)``), and
 keeps ``x_U``: it leaves ``p_beta(x_U)`` invariant. The base model and ``log Z_0`` are those of
 the one-hidden-layer case.
+
+**Reverse AIS for ``log Z`` (BDMC, Grosse, Ghahramani & Adams 2015)**
+(:func:`reverse_ais_log_partition`): chains start from samples of the model ``p_1(x_U)`` and
+are annealed *down* to the base, ``log w_rev = sum_k [log p*_{beta_{k-1}}(x_k) -
+log p*_{beta_k}(x_k)]``, each step the time reversal of the forward transition. With exact start
+samples ``E[w_rev] = Z_0 / Z``, so ``log Z_0 - log mean w_rev`` overestimates ``log Z`` in
+expectation (Jensen) and ``P(log Z_rev < log Z - t) <= exp(-t)`` (Markov): a stochastic UPPER
+bound, against the forward estimate's stochastic lower bound. The forward transition is a fresh
+exact draw of ``x_S`` given ``x_U`` followed by single-layer updates ``U_1 ... U_m`` (Gibbs
+draws, or MH moves reversible on their layer's conditional), each reversible with respect to the
+Z-basis diagonal; its reversal on ``p_beta(x_U)`` is the same draw of ``x_S`` followed by
+``U_m ... U_1`` (:func:`_reverse_transition`).
 """
 
 from __future__ import annotations
@@ -74,6 +86,7 @@ __all__ = [
     "AISResult",
     "RAISEResult",
     "ais_log_partition",
+    "reverse_ais_log_partition",
     "ais_summed_layers",
     "log_trace_out",
     "traceable_layers",
@@ -81,7 +94,9 @@ __all__ = [
     "raise_log_prob",
     "DEFAULT_N_BETAS",
     "DEFAULT_N_CHAINS",
+    "DEFAULT_BURN_IN",
     "REVERSIBLE_SAMPLERS",
+    "REVERSE_AIS_SAMPLERS",
 ]
 
 #: Defaults for every AIS caller (models, CLI, reports). 1000 temperatures were 20-32 nats
@@ -91,6 +106,11 @@ DEFAULT_N_CHAINS = 100
 
 #: Kernels whose sweep is reversible on the visible marginal (RAISE needs reversibility).
 REVERSIBLE_SAMPLERS = ("exact", "twin-mh", "plain")
+#: Kernels made of single-layer updates, whose time reversal :func:`reverse_ais_log_partition`
+#: runs (the twin move is a block move on all classical layers at once).
+REVERSE_AIS_SAMPLERS = ("exact", "plain")
+#: Sweeps of the model's own chain (at beta = 1) before the reverse annealing starts.
+DEFAULT_BURN_IN = 1000
 
 
 @dataclass(frozen=True)
@@ -107,12 +127,17 @@ class AISResult:
         The ``M`` importance log-weights (``log w`` above, without ``log Z_0``).
     log_z0 : float
         ``log Z`` of the base model.
+    direction : {"forward", "reverse"}
+        ``"reverse"``: :func:`reverse_ais_log_partition`, whose ``log_weights`` are the reverse
+        log-weights ``log w_rev`` and ``log_z = log_z0 - log mean(w_rev)`` (an overestimate in
+        expectation when the chains start from exact samples).
     """
 
     log_z: float
     stderr: float
     log_weights: Tensor
     log_z0: float = 0.0
+    direction: str = "forward"
 
     @classmethod
     def from_log_weights(cls, log_weights: Tensor, log_z0: float) -> AISResult:
@@ -122,6 +147,12 @@ class AISResult:
         mean = float(w.mean())
         stderr = float(w.std()) / (math.sqrt(w.numel()) * mean)
         return cls(log_z0 + m + math.log(mean), stderr, log_weights, log_z0)
+
+    @classmethod
+    def from_reverse_log_weights(cls, log_weights: Tensor, log_z0: float) -> AISResult:
+        """The reverse estimate ``log Z_0 - log mean(w_rev)``, its delta-method error."""
+        ratio = cls.from_log_weights(log_weights, -log_z0)  # estimates -log Z
+        return cls(-ratio.log_z, ratio.stderr, log_weights, log_z0, "reverse")
 
     @property
     def ess(self) -> float:
@@ -151,9 +182,15 @@ def effective_sample_size(log_weights: Tensor) -> float:
 
 
 def default_betas(n_betas: int) -> Tensor:
-    """S&M-style schedule: denser near beta = 1, where the distribution changes fastest."""
+    """S&M-style schedule: denser near beta = 1, where the distribution changes fastest.
+
+    Below 5 temperatures the three segments cannot all have a point, and the schedule is
+    uniform on [0, 1] (it must start at 0, where ``log Z_0`` is known).
+    """
     if isinstance(n_betas, bool) or not isinstance(n_betas, int) or n_betas < 2:
         raise ValueError(f"n_betas must be an int >= 2, got {n_betas!r}")
+    if n_betas < 5:  # int(0.2 n) = 0: the first segment, holding beta = 0, would be empty
+        return torch.linspace(0.0, 1.0, n_betas, dtype=torch.float64)
     a = int(0.2 * n_betas)
     b = int(0.3 * n_betas)
     c = n_betas - a - b
@@ -373,6 +410,119 @@ def ais_log_partition(
             values = _transition(current, values, summed, sampler, estimator, gen)
         previous = current
     return AISResult.from_log_weights(log_w, log_z0)
+
+
+def _reverse_transition(tempered, values: list, summed, sampler: str, estimator, gen) -> list:
+    """The time reversal of :func:`_transition` with respect to ``p_beta(x_U)``.
+
+    :func:`_transition` is ``x_S ~ p(x_S | x_U)`` (exact), then the single-layer updates
+    ``U_1 ... U_m`` of one sweep (``sweep_order``), each reversible with respect to the Z-basis
+    diagonal of the tempered model, and keeps ``x_U``. Its reversal on the ``x_U``-marginal is
+    the same exact draw of ``x_S``, then ``U_m ... U_1`` (the adjoint of a product of
+    self-adjoint kernels is the product in reverse order); updates of summed layers after the
+    last update of an annealed layer are dropped (their values are discarded).
+    """
+    n = len(tempered.layers)
+    kept = [k for k in range(n) if k not in summed]
+    state = ChainState(list(values))
+    sweep(tempered, state, "plain", estimator, gen, clamped=kept)
+    order = list(reversed(tempered.sweep_order))
+    while order and order[-1] in summed:
+        order.pop()
+    for k in order:
+        sweep(tempered, state, sampler, estimator, gen, clamped=[j for j in range(n) if j != k])
+    return [state.values[k] if k in kept else None for k in range(n)]
+
+
+def reverse_ais_log_partition(
+    model,
+    start: Tensor | None = None,
+    *,
+    n_chains: int = DEFAULT_N_CHAINS,
+    n_betas: int = DEFAULT_N_BETAS,
+    burn_in: int = DEFAULT_BURN_IN,
+    base_bias: Tensor | None = None,
+    generator: torch.Generator | None = None,
+    sampler: str = "exact",
+    summed: tuple[int, ...] | None = None,
+) -> AISResult:
+    """Reverse AIS (BDMC) estimate of ``log Z``: annealed from model samples down to the base.
+
+    The chains start at visible rows drawn from ``start`` (with replacement; uniform noise if
+    omitted), run ``burn_in`` sweeps of the model's own exact chain at ``beta = 1``
+    (:meth:`~qdoem.models.base.LayeredModel.chain_state`, then :func:`qdoem.sampling.sweep`),
+    and are then annealed down through the temperatures of :func:`ais_log_partition`, each step
+    the time reversal of its forward transition (module docstring):
+
+        log Z_rev = log Z_0 - log mean_m w_rev,m,
+        log w_rev = sum_{k=K..1} [log p*_{beta_{k-1}}(x_k) - log p*_{beta_k}(x_k)].
+
+    **A bound only when the start samples are exact.** If the chains at ``beta = 1`` are exact
+    samples of ``p(x_U)``, ``E[w_rev] = Z_0 / Z``, so ``E[log Z_rev] >= log Z`` and
+    ``P(log Z_rev < log Z - t) <= exp(-t)``: a stochastic upper bound (Grosse et al. 2015).
+    Samples from a finite chain started at data are approximate: then ``log Z_rev`` is a
+    *diagnostic*, not a bound. A reverse estimate far above the forward one says the forward
+    chains missed mass that the reverse chains found; one far below says the start samples are
+    not from the model (the chains did not mix).
+
+    Parameters
+    ----------
+    model : LayeredModel
+        As for :func:`ais_log_partition` ({0,1} visible units; any number of hidden layers).
+    start : Tensor, optional
+        ``(n, n_visible)`` visible rows the chains start from (e.g. test data).
+    n_chains : int
+        Number of reverse chains ``M``.
+    n_betas, base_bias, generator, summed :
+        As for :func:`ais_log_partition`.
+    burn_in : int
+        Sweeps at ``beta = 1`` before annealing (``>= 0``).
+    sampler : {"exact", "plain"}
+        Kernel (:data:`REVERSE_AIS_SAMPLERS`); ``"plain"`` only for classical models.
+
+    Returns
+    -------
+    AISResult
+        With ``direction="reverse"``.
+    """
+    from qdoem.estimators import ClosedFormEstimator
+
+    if isinstance(n_chains, bool) or not isinstance(n_chains, int) or n_chains < 2:
+        raise ValueError(f"n_chains must be an int >= 2, got {n_chains!r}")
+    if isinstance(burn_in, bool) or not isinstance(burn_in, int) or burn_in < 0:
+        raise ValueError(f"burn_in must be an int >= 0, got {burn_in!r}")
+    if sampler not in REVERSE_AIS_SAMPLERS:
+        raise ValueError(
+            f"reverse AIS runs the reversal of single-layer updates; sampler {sampler!r} is "
+            f"not one (use one of {REVERSE_AIS_SAMPLERS})"
+        )
+    reference, a0, log_z0 = _annealing_setup(model, base_bias, sampler)
+    if not reference.layers[0].binary:
+        raise ValueError("reverse AIS needs {0,1} visible units")
+    summed = _check_summed(reference, ais_summed_layers(reference) if summed is None else summed)
+    gen = generator if generator is not None else torch.Generator().manual_seed(0)
+    estimator = ClosedFormEstimator()
+    betas = default_betas(n_betas).tolist()
+    current = reference.tempered(betas[-1], a0)
+    if start is None:
+        v = reference.layers[0].noise(n_chains, gen, "cpu", torch.float64)
+    else:
+        rows = model._as_input(start, "start").double().cpu()
+        if rows.shape[0] == 0:
+            raise ValueError("start must have at least one row")
+        v = rows[torch.randint(rows.shape[0], (n_chains,), generator=gen)]
+    state = current.chain_state(v, gen)
+    for _ in range(burn_in):
+        sweep(current, state, sampler, estimator, gen)
+    values = [None if k in summed else state.values[k] for k in range(len(reference.layers))]
+    log_w = torch.zeros(n_chains, dtype=torch.float64)
+    for k in range(len(betas) - 1, 0, -1):
+        lower = reference.tempered(betas[k - 1], a0)
+        log_w += log_trace_out(lower, values, summed) - log_trace_out(current, values, summed)
+        if k > 1:  # x_{k-2} ~ T~_{k-1}(. | x_{k-1}); none at beta_0 (the weights end there)
+            values = _reverse_transition(lower, values, summed, sampler, estimator, gen)
+        current = lower
+    return AISResult.from_reverse_log_weights(log_w, log_z0)
 
 
 def raise_log_prob(

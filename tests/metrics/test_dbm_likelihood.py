@@ -326,30 +326,187 @@ def test_evaluate_reports_the_bound_of_a_trained_qidbm(tmp_path, capsys):
         "sampler": "exact",
         "seed": 0,
         "tolerance": 1.0,
+        "base": "both",
+        "reverse_chains": 100,
+        "burn_in": 1000,
     }
+    assert sorted(result["log_z_bases"]) == ["data", "uniform"]
+    assert result["log_z"] == max(b["log_z"] for b in result["log_z_bases"].values())
+    assert result["log_z_reverse"] is not None
     assert "mean_log_likelihood" not in result
-    assert "LOWER BOUND" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "LOWER BOUND" in out and "reverse AIS" in out and "uniform base" in out
+    assert main([*args, "--base", "uniform", "--raise-points", "0"]) == 0
+    result = json.loads((run / "eval_test.json").read_text())
+    assert result["base"] == "uniform" and list(result["log_z_bases"]) == ["uniform"]
+    assert result["log_z_reverse"] is None and result["ais_settings"]["reverse_chains"] == 0
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main([*args, "--base", "sideways"])
+    assert exit_info.value.code == 2
+    assert "--base" in capsys.readouterr().err
     assert main(["evaluate", str(run), "--method", "ais"]) == 2
     assert "method='bound'" in capsys.readouterr().err
 
 
 def test_ais_below_the_rigorous_log_z_floor_is_flagged():
-    """Too few temperatures on a peaked DBM: AIS falls below one term of Z, and the report says
-    so, while the floor stays below the exact log Z."""
-    from qdoem.metrics.dbm_likelihood import dbm_log_likelihood_bound
-
-    torch.manual_seed(0)
-    model = DBM(10, [4, 4], seed=0)
-    with torch.no_grad():
-        for name, value in model.parameters().items():
-            if name.startswith("weights"):
-                value.copy_(4 * torch.randn_like(value))
-    data = (torch.rand(20, 10) < 0.3).double()
-    report = dbm_log_likelihood_bound(model, data, n_chains=20, n_betas=3, seed=1)
+    """AIS led into the smaller mode of a two-mode DBM (:func:`_trap`, from a base with the
+    pixels off) falls below one term of Z, and the report says so, while the floor stays below
+    the exact log Z. (This test used 3 temperatures on a peaked DBM, which failed only because
+    that schedule started at beta = 0.9; ``default_betas`` now starts at 0 for every length.)"""
+    model = _trap("dbm")
+    data = torch.ones(20, 10, dtype=torch.float64)
+    off = torch.full((10,), -4.0, dtype=torch.float64)
+    report = dbm_log_likelihood_bound(
+        model, data, n_chains=50, n_betas=100, seed=1, base_bias=off, base="data",
+        reverse_chains=0,
+    )  # fmt: skip
     exact = model.exact_log_partition()
     assert report.log_z_floor <= exact + 1e-9
     assert report.log_z_floor > report.log_z + 3 * report.log_z_stderr
-    assert not report.trustworthy
+    assert not report.trustworthy and report.log_z_reverse is None
     assert any("rigorous lower bound of log Z" in f for f in report.flags)
     good = dbm_log_likelihood_bound(model, data, log_z_method="exact")
     assert good.log_z_floor == exact and not any("rigorous" in f for f in good.flags)
+
+
+# ---------------------------------------------------------------------- two bases, reverse AIS
+def _odds(rows):
+    from qdoem.layers import data_log_odds
+
+    return data_log_odds(rows)
+
+
+@pytest.mark.parametrize(
+    ("name", "gamma"), [("dbm", None), ("qidbm-h1", 0.9), ("qidbm-h2", 0.9), ("qidbm-3layers", 0.9)]
+)
+def test_both_bases_and_reverse_ais_agree_with_the_exact_log_z(name, gamma):
+    model = make(name, scale=1.5, gamma=gamma)
+    exact = model.exact_log_partition()
+    data = ALL_V[[1, 3, 5, 6, 7, 7]]
+    report = dbm_log_likelihood_bound(
+        model, data, n_chains=100, n_betas=200, base_bias=_odds(data), burn_in=50, seed=2
+    )
+    assert sorted(report.log_z_bases) == ["data", "uniform"]
+    for base, r in report.log_z_bases.items():
+        assert abs(r["log_z"] - exact) < 4 * r["stderr"] + 0.02, (base, r, exact)
+    assert report.log_z == max(r["log_z"] for r in report.log_z_bases.values())
+    assert report.log_z == report.log_z_bases[report.base]["log_z"]
+    rev, rev_se = report.log_z_reverse, report.log_z_reverse_stderr
+    assert abs(rev - exact) < 4 * rev_se + 0.02, (rev, rev_se, exact)
+    assert report.trustworthy, report.flags
+    assert report.settings["base"] == "both" and report.settings["reverse_chains"] == 100
+    text = report.summary()
+    assert "data base" in text and "uniform base" in text and "reverse AIS" in text
+
+
+def test_reverse_ais_is_an_upper_estimate_of_log_z_from_model_samples():
+    """Chains started from model samples (long exact chains) annealed down to the base:
+    ``E[w_rev] = Z_0 / Z``, so the pooled reverse weights give ``log Z`` within their error and
+    the per-run estimates are not below ``log Z`` beyond their spread; short forward AIS is
+    not above it. A 6 x 5 x 4 QiDBM with strong couplings, exact log Z by enumeration."""
+    from qdoem.sampling.ais import AISResult, reverse_ais_log_partition
+
+    for quantum in (1, 2):
+        model = QiDBM(6, [5, 4], quantum_layers=[quantum], dtype=torch.float64, seed=4)
+        rng = np.random.default_rng(4)
+        model.load_theta(rng.normal(scale=1.5, size=model.theta().size))
+        exact = model.exact_log_partition()
+        start = model.sample(50, steps=50, seed=0)
+        runs = [
+            reverse_ais_log_partition(
+                model, start, n_chains=100, n_betas=10, burn_in=200,
+                generator=torch.Generator().manual_seed(s),
+            )
+            for s in range(4)
+        ]  # fmt: skip
+        assert all(r.direction == "reverse" for r in runs)
+        zs = np.array([r.log_z for r in runs])
+        assert zs.mean() > exact - 3 * zs.std(ddof=1) / 2 - 0.01, (zs, exact)
+        pooled = AISResult.from_reverse_log_weights(
+            torch.cat([r.log_weights for r in runs]), runs[0].log_z0
+        )
+        assert abs(pooled.log_z - exact) < 4 * pooled.stderr + 0.02, (pooled, exact)
+
+
+def _trap(name):
+    """Two modes: visible units on with h1 off (log-mass ~30) or the reverse (~24), coupled
+    so strongly (-6) that no single sweep crosses. AIS from a base with the pixels off is led
+    into the smaller mode: it underestimates log Z by ~6 nats with agreeing runs and a high
+    effective sample size, as measured on the MNIST DBM from the data log-odds base."""
+    model = DBM(10, [4, 4], seed=0) if name == "dbm" else QiDBM(10, [4, 4], quantum_layers=[1])
+    model = model.to_float64()
+    p = model.parameters()
+    with torch.no_grad():
+        p["weights_1"].fill_(-6.0)
+        p["weights_2"].fill_(0.0)
+        p["visible_bias"].fill_(3.0)
+        p["hidden1_bias"].fill_(6.0)
+        p["hidden2_bias"].fill_(0.0)
+    return model
+
+
+@pytest.mark.parametrize("name", ["dbm", "qidbm"])
+def test_a_base_stuck_in_the_wrong_mode_trips_the_new_checks(name):
+    model = _trap(name)
+    exact = model.exact_log_partition()
+    data = torch.ones(20, 10, dtype=torch.float64)
+    off = torch.full((10,), -4.0, dtype=torch.float64)  # a base with the pixels off
+    options = {"n_chains": 50, "n_betas": 100, "seed": 1, "base_bias": off, "burn_in": 100}
+    stuck = dbm_log_likelihood_bound(model, data, base="data", **options)
+    assert stuck.log_z < exact - 3, (stuck.log_z, exact)  # the failure is real
+    # ... and the forward diagnostics are silent about it (runs agree, ESS high)
+    assert not any("spread" in f or "effective sample size" in f for f in stuck.flags)
+    assert stuck.ess_fraction > 0.5
+    assert stuck.log_z_reverse > stuck.log_z + 3  # reverse AIS from model samples finds it
+    assert any("reverse AIS log Z is" in f and "above" in f for f in stuck.flags), stuck.flags
+    both = dbm_log_likelihood_bound(model, data, base="both", **options)
+    assert both.base == "uniform" and abs(both.log_z - exact) < 4 * both.log_z_stderr + 0.05
+    assert both.log_z_bases["data"]["log_z"] == stuck.log_z
+    assert any("from the data base is" in f and "below" in f for f in both.flags), both.flags
+    assert not any("reverse AIS" in f for f in both.flags), both.flags
+    assert both.bound < stuck.bound - 3  # the kept log Z lowers the (too high) bound
+
+
+def test_default_betas_start_at_zero_for_short_schedules():
+    from qdoem.sampling.ais import default_betas
+
+    for n in range(2, 12):
+        betas = default_betas(n)
+        assert betas.numel() == n and betas[0] == 0 and betas[-1] == 1, (n, betas)
+        assert bool((betas.diff() > 0).all()), betas
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"base": "sideways"}, "base must be one of"),
+        ({"base": "data"}, "base='data' needs base_bias"),
+        ({"reverse_chains": 1}, "reverse_chains must be 0 or >= 2"),
+        ({"reverse_chains": -3}, "reverse_chains must be 0 or >= 2"),
+        ({"reverse_chains": 2.5}, "reverse_chains must be an int"),
+    ],
+)
+def test_bound_refuses_bad_base_and_reverse_options(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        dbm_log_likelihood_bound(make("dbm"), ALL_V, n_chains=4, n_betas=5, **kwargs)
+    if "base" in kwargs and kwargs["base"] == "sideways":
+        with pytest.raises(ValueError, match="base must be one of"):
+            likelihood_report(make("dbm"), ALL_V, method="bound", base="sideways")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"sampler": "twin-mh"}, "reverse AIS runs the reversal"),
+        ({"burn_in": -1}, "burn_in"),
+        ({"n_chains": 1}, "n_chains"),
+        ({"start": torch.zeros(0, 3)}, "at least one row"),
+        ({"start": torch.zeros(2, 4)}, r"start must have shape \(n_samples, 3\)"),
+    ],
+)
+def test_reverse_ais_refuses_bad_settings(kwargs, message):
+    from qdoem.sampling.ais import reverse_ais_log_partition
+
+    with pytest.raises(ValueError, match=message):
+        reverse_ais_log_partition(make("qidbm-h1", gamma=0.9), n_betas=5, **kwargs)
