@@ -217,7 +217,16 @@ def settings(args) -> dict:
     if args.experiment == "qidbm-dbm":
         keys = ("experiment", "epochs", "n_hidden", "batch_size", "gamma_init", "limit")
         keys += ("snapshot_every", "fid", "fid_samples", "fid_steps", "curve_samples")
-        return {k: getattr(args, k) for k in (*keys, "classifier_limit", *DBM_BOUND_KEYS)}
+        from qdoem.metrics.dbm_likelihood import DEFAULT_BASE
+
+        bound = {k: getattr(args, k) for k in DBM_BOUND_KEYS if k != "log_z_base"}
+        # The AIS base is recorded so that rows from the data base alone (before "both") are
+        # recomputed rather than reported beside rows from the new default.
+        return (
+            {k: getattr(args, k) for k in (*keys, "classifier_limit")}
+            | bound
+            | {"log_z_base": DEFAULT_BASE}
+        )
     keys = ("recipe", "epochs", "n_hidden", "gamma_init", "limit", "snapshot_every", "fid")
     if args.experiment == "qgrbm-grbm":
         keys = ("experiment", "epochs", "n_hidden", "batch_size", "cd_k", "gamma_init", "limit")
@@ -228,7 +237,7 @@ def settings(args) -> dict:
 
 
 #: Experiment 2's likelihood settings, added to its settings when the bound was wired in.
-DBM_BOUND_KEYS = ("test_limit", "n_chains", "n_betas")
+DBM_BOUND_KEYS = ("test_limit", "n_chains", "n_betas", "log_z_base")
 
 
 def matches(saved: dict | None, args, *, fid_only: bool = False) -> bool:
