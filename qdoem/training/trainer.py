@@ -8,7 +8,9 @@ Each step is one E-step and one M-step gradient step:
 2. Negative phase: CD-k chains started at the data (or at noise, ``chain_init="noise"``, Liao
    et al.'s "modified CD"), or persistent chains (PCD), advanced by
    ``cd_k`` sweeps of the configured kernel of :mod:`qdoem.sampling` (``"exact"`` by default);
-   ``model.negative_phase`` reads the model statistics at the chains' ends.
+   ``model.negative_phase`` reads the model statistics at the chains' ends. With
+   ``pt_replicas > 1`` the persistent chains are the beta = 1 replicas of parallel tempering
+   (:mod:`qdoem.sampling.tempering`): every replica sweeps, neighbours swap.
 3. M-step: ``model.gradient(pos, neg)``, the sufficient statistics on the data minus on the
    chains (optionally clipped in norm, ``clip_norm``), then momentum SGD ascent. With one
    gradient step per E-step, ``grad Q = grad L``. With ``m_steps = K`` the E-step's statistics
@@ -52,6 +54,7 @@ from torch import Tensor
 from qdoem._version import __version__
 from qdoem.errors import CheckpointError, DivergenceError, TrainingInterrupted
 from qdoem.sampling import ChainState, sweep
+from qdoem.sampling.tempering import ParallelTempering
 from qdoem.sampling.unbiased import unbiased_statistics
 from qdoem.seeding import DATA_ORDER, HOST, derive_seed, seeded_generator
 from qdoem.training.config import TrainConfig
@@ -134,8 +137,20 @@ class Trainer:
                 "m_step_start 'e-step' needs a model with one hidden layer (its E-step gives the "
                 f"Z-basis shot the chains start from); this model has {len(model.layers) - 1}"
             )
+        if config.pt_replicas > 1 and not model.has_closed_form_marginal():
+            raise ValueError(
+                f"pt_replicas {config.pt_replicas}: parallel tempering swaps on the closed-form "
+                f"visible marginal, which needs one hidden layer; this model has "
+                f"{len(model.layers) - 1}"
+            )
         self.model = model
         self.config = config
+        #: Parallel tempering of the persistent chains (None: plain PCD or CD).
+        self.tempering = (
+            ParallelTempering(config.temperatures(), config.sampler)
+            if config.pt_replicas > 1
+            else None
+        )
         self.estimator = estimator
         self.run = RunDir(run_dir) if run_dir is not None else None
         self.optimizer = SGD(
@@ -194,13 +209,17 @@ class Trainer:
                     self.chains = model.chain_state(start, gen)
                 state = self.chains
                 state.forget_caches()  # the parameters changed since the last step
+                if self.tempering is not None and self.tempering.states_ is None:
+                    self.tempering.start(state)  # hotter replicas from copies of the chains
             elif m > 0 and e_step_start is not None:
                 # At (v_data, h0), h0 ~ P_theta_old(h | v_data): the first sweep is the v half
                 # only (MH-within-Gibbs at theta, leaving P_theta invariant), no new shot.
                 state, clamped = ChainState(list(e_step_start)), (1,)
             elif m > 0 or not from_data:
                 state = model.chain_state(self._chain_start(v_data, v_data.shape[0], gen), gen)
-            for k in range(cfg.cd_k):
+            if self.tempering is not None:  # every replica sweeps cd_k times, then swaps
+                state = self.tempering.advance(model, self.estimator, gen, cfg.cd_k)
+            for k in range(0 if self.tempering is not None else cfg.cd_k):
                 sweep(model, state, cfg.sampler, self.estimator, gen, clamped if k == 0 else ())
                 if m == 0 and k == 0 and from_data and 0 in state.stats:
                     recon = state.stats[0]["mean"]  # the first down-pass from the data batch
@@ -359,6 +378,8 @@ class Trainer:
         if self._mh_proposed:
             record["accept_rate"] = float(self._mh_accepted) / self._mh_proposed
             self._mh_accepted, self._mh_proposed = None, 0
+        if self.tempering is not None:
+            record.update(self.tempering.take_rates())
         tally = self._coupling
         if tally["chains"]:
             record["coupling_steps"] = tally["steps"] / tally["chains"]
@@ -461,6 +482,7 @@ class Trainer:
             "history": list(self.history),
             "chains": chains,
             "partial_epoch": partial,
+            "tempering": None if self.tempering is None else self.tempering.state_dict(),
             "qdoem_version": __version__,
         }
 
@@ -479,6 +501,13 @@ class Trainer:
                 chains = [chains] + [None] * (len(self.model.layers) - 1)
             device, dtype = self.model.device, self.model.dtype
             self.chains = ChainState([None if v is None else v.to(device, dtype) for v in chains])
+        if self.tempering is not None:
+            saved = state.get("tempering")  # None: a run without PT, whose chains start it
+            if saved is None:
+                self.tempering.states_ = None
+            else:
+                device, dtype = self.model.device, self.model.dtype
+                self.tempering.load_state_dict(saved, self.chains, device, dtype)
         partial = state.get("partial_epoch")  # absent before qdoem 0.2: epoch boundaries only
         self._partial, self._mh_accepted, self._mh_proposed = None, None, 0
         if partial is not None:
