@@ -3,7 +3,8 @@
 Training (:mod:`qdoem.training`), ``model.sample`` and AIS all run the kernels of
 :mod:`qdoem.sampling.kernels` (``"exact"``, ``"plain"``, ``"twin-mh"``, ``"heat-bath"``) on a
 :class:`ChainState`. The plain block-Gibbs chain is biased at Gamma != 0; the other three leave
-the model's law invariant for every Gamma (MATH-NOTES).
+the model's law invariant for every Gamma (MATH-NOTES). :class:`ParallelTempering` runs them on
+replicas of the model at several inverse temperatures, with swaps (persistent chains).
 """
 
 from qdoem.sampling.ais import (
@@ -16,12 +17,14 @@ from qdoem.sampling.ais import (
 from qdoem.sampling.kernels import EXACT_SAMPLERS, SAMPLERS, check_sampler, sweep
 from qdoem.sampling.mean_field import mean_field
 from qdoem.sampling.state import ChainState
+from qdoem.sampling.tempering import ParallelTempering, temperature_ladder
 
 __all__ = [
     "AISResult",
     "RAISEResult",
     "ChainState",
     "EXACT_SAMPLERS",
+    "ParallelTempering",
     "SAMPLERS",
     "ais_log_partition",
     "check_sampler",
@@ -29,4 +32,5 @@ __all__ = [
     "mean_field",
     "raise_log_prob",
     "sweep",
+    "temperature_ladder",
 ]
