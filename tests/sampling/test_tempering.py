@@ -261,3 +261,43 @@ def test_ladders_and_bad_values():
     pt = ParallelTempering((1.0, 0.5))
     with pytest.raises(ValueError, match="start"):
         pt.advance(RBM(4, 2), ClosedFormEstimator(), torch.Generator())
+
+
+@pytest.mark.parametrize("family", ["qrbm", "rbm", "qgrbm", "grbm"])
+def test_swap_ratio_equals_the_tempered_models_own_marginals(family):
+    """The swap ratio's shortcut (one visible state's hidden field at another beta is the
+    field times the ratio of the betas) against each tempered model's ``unnormalized_log_prob``,
+    for {0,1} and Gaussian visible units (whose own term is not tempered)."""
+    from qdoem.models import GRBM, QGRBM
+
+    cls = {"qrbm": QRBM, "rbm": RBM, "qgrbm": QGRBM, "grbm": GRBM}[family]
+    extra = {"gamma_init": 0.9} if family.startswith("q") else {}
+    model = cls(5, 3, dtype=torch.float64, seed=2, weight_scale=0.7, **extra)
+    with torch.no_grad():
+        for name, t in model.parameters().items():
+            if name.endswith("bias") or name.endswith("mu"):
+                t.normal_(generator=torch.Generator().manual_seed(5))
+    gen = torch.Generator().manual_seed(4)
+    v = [model.layers[0].noise(64, gen, "cpu", torch.float64) for _ in BETAS]
+    pt = ParallelTempering(BETAS)
+    models = pt.replicas(model)
+    states = [ChainState([x, None]) for x in v]
+    fields = [s.field(m, 1) for s, m in zip(states, models, strict=True)]
+    for i in range(len(BETAS) - 1):
+        got = pt.swap_log_ratio(models, i, states[i], states[i + 1], fields)
+        lp = [m.unnormalized_log_prob for m in models]
+        expected = lp[i](v[i + 1]) + lp[i + 1](v[i]) - lp[i](v[i]) - lp[i + 1](v[i + 1])
+        torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-9)
+        assert got.abs().max() > 0.1  # not trivially zero
+
+
+def test_gaussian_models_train_with_tempering():
+    from qdoem.models import QGRBM
+    from qdoem.training import TrainConfig, Trainer
+
+    model = QGRBM(4, 3, dtype=torch.float64, seed=0, weight_scale=0.3)
+    data = torch.randn(30, 4, generator=torch.Generator().manual_seed(0))
+    cfg = TrainConfig(epochs=2, batch_size=10, persistent=True, pt_replicas=3, pt_beta_min=0.5)
+    history = Trainer(model, cfg).fit(data)
+    assert len(history[-1]["pt_swap_rates"]) == 2
+    assert all(torch.isfinite(t).all() for t in model.parameters().values())
