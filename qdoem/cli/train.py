@@ -95,6 +95,16 @@ _FLAGS: list[tuple[str, dict]] = [
             "help": "GRBM/QGRBM, sampler gibbs-langevin: largest step, times mean(sigma^2)",
         },
     ),
+    (
+        "--pt-replicas",
+        {
+            "type": int,
+            "help": "with --pcd: parallel tempering with this many replicas (1: none), beta "
+            "from 1 down to --pt-beta-min",
+        },
+    ),
+    ("--pt-beta-min", {"type": float, "help": "hottest replica's inverse temperature (0.5)"}),
+    ("--pt-ladder", {"help": "spacing of the PT temperatures: geometric (default) or linear"}),
     ("--gamma-init", {"type": float, "help": "initial transverse field (QRBM)"}),
     (
         "--pretrain-epochs",
@@ -164,6 +174,7 @@ def flag_choices() -> dict[str, list[str] | tuple[str, ...]]:
     """The allowed values of the flags of ``_FLAGS`` that take a name."""
     from qdoem.models import MODELS
     from qdoem.sampling import SAMPLERS
+    from qdoem.sampling.tempering import LADDERS
     from qdoem.training.config import CHAIN_INITS, M_STEP_STARTS, SCHEMES
     from qdoem.training.optim import SCHEDULES
 
@@ -174,6 +185,7 @@ def flag_choices() -> dict[str, list[str] | tuple[str, ...]]:
         "--lr-schedule": SCHEDULES,
         "--chain-init": CHAIN_INITS,
         "--m-step-start": M_STEP_STARTS,
+        "--pt-ladder": LADDERS,
     }
 
 

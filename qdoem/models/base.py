@@ -851,28 +851,52 @@ chain_init, m_steps, clip_norm, sampler, backend, shots :
         params = {k: t.detach().to("cpu", torch.float64) for k, t in self._params.items()}
         return self._with_parameters(params)
 
-    def tempered(self, beta: float, base_bias: Tensor | None = None) -> LayeredModel:
+    def tempered(
+        self, beta: float, base_bias: Tensor | None = None, *, keep_precision: bool = False
+    ) -> LayeredModel:
         """The AIS intermediate at inverse temperature ``beta`` (float64, CPU).
 
         Every parameter of the hidden layers and couplings is scaled by ``beta``; the visible
         layer's become :meth:`~qdoem.layers.Layer.tempered_parameters` (for {0,1} units the
         offset ``(1 - beta) a0 + beta a``, for Gaussian units unchanged). Its marginal is
-        ``p*_beta`` of :mod:`qdoem.sampling.ais`.
+        ``p*_beta`` of :mod:`qdoem.sampling.ais`. Without ``base_bias`` and with {0,1} visible
+        units it is ``exp(-beta H) / Z_beta``, a replica of parallel tempering
+        (:mod:`qdoem.sampling.tempering`), which asks for ``keep_precision``: the copy keeps
+        this model's device, dtype and matmul settings instead of float64 on the CPU.
         """
-        params = {k: t.detach().to("cpu", torch.float64) * beta for k, t in self._params.items()}
+        if keep_precision:
+            params = {k: t.detach() * beta for k, t in self._params.items()}
+            local = {k: t.detach() for k, t in self._layer_params[0].items()}
+            base = None if base_bias is None else base_bias.to(self.device, self.dtype)
+        else:
+            params = {
+                k: t.detach().to("cpu", torch.float64) * beta for k, t in self._params.items()
+            }
+            local = {
+                k: t.detach().to("cpu", torch.float64) for k, t in self._layer_params[0].items()
+            }
+            base = None if base_bias is None else base_bias.to(torch.float64)
         visible = self.layers[0]
-        local = {k: t.detach().to("cpu", torch.float64) for k, t in self._layer_params[0].items()}
-        base = None if base_bias is None else base_bias.to(torch.float64)
         for key, value in visible.tempered_parameters(local, beta, base).items():
             params[f"{visible.name}_{key}"] = value
-        return self._with_parameters(params)
+        return self._with_parameters(params, keep_precision=keep_precision)
 
-    def _with_parameters(self, params: dict[str, Tensor]) -> LayeredModel:
+    def _with_parameters(
+        self, params: dict[str, Tensor], *, keep_precision: bool = False
+    ) -> LayeredModel:
         other = copy.copy(self)
         other.layers = tuple(copy.copy(layer) for layer in self.layers)
-        other.couplings = tuple(Coupling(c.name, c.lower, torch.float64) for c in self.couplings)
-        other.device, other.dtype = "cpu", torch.float64
-        other.matmul_dtype, other.visible_matmul = None, "dense"
+        if keep_precision:  # fresh couplings (their low-precision caches are per matrix)
+            other.couplings = tuple(
+                Coupling(c.name, c.lower, c.dtype, c.matmul_dtype, sparse=c.sparse)
+                for c in self.couplings
+            )
+        else:
+            other.couplings = tuple(
+                Coupling(c.name, c.lower, torch.float64) for c in self.couplings
+            )
+            other.device, other.dtype = "cpu", torch.float64
+            other.matmul_dtype, other.visible_matmul = None, "dense"
         other._params = params
         other._trainer = None
         other._bind()

@@ -4,7 +4,8 @@ Training (:mod:`qdoem.training`), ``model.sample`` and AIS all run the kernels o
 :mod:`qdoem.sampling.kernels` (``"exact"``, ``"plain"``, ``"twin-mh"``, ``"heat-bath"``, and
 ``"gibbs-langevin"`` for Gaussian visible units, :mod:`qdoem.sampling.langevin`) on a
 :class:`ChainState`. The plain block-Gibbs chain is biased at Gamma != 0; the others leave the
-model's law invariant for every Gamma (MATH-NOTES).
+model's law invariant for every Gamma (MATH-NOTES). :class:`ParallelTempering` runs them on
+replicas of the model at several inverse temperatures, with swaps (persistent chains).
 """
 
 from qdoem.sampling.ais import (
@@ -17,12 +18,14 @@ from qdoem.sampling.ais import (
 from qdoem.sampling.kernels import EXACT_SAMPLERS, SAMPLERS, check_sampler, sweep
 from qdoem.sampling.mean_field import mean_field
 from qdoem.sampling.state import ChainState
+from qdoem.sampling.tempering import ParallelTempering, temperature_ladder
 
 __all__ = [
     "AISResult",
     "RAISEResult",
     "ChainState",
     "EXACT_SAMPLERS",
+    "ParallelTempering",
     "SAMPLERS",
     "ais_log_partition",
     "check_sampler",
@@ -30,4 +33,5 @@ __all__ = [
     "mean_field",
     "raise_log_prob",
     "sweep",
+    "temperature_ladder",
 ]

@@ -244,7 +244,9 @@ def ais_summed_layers(model) -> tuple[int, ...]:
     return traceable_layers(model)
 
 
-def log_trace_out(model, values: list[Tensor | None], summed) -> Tensor:
+def log_trace_out(
+    model, values: list[Tensor | None], summed, fields: dict[int, Tensor] | None = None
+) -> Tensor:
     """``log <x_U| Tr_S exp(-H) |x_U>`` per row: layers ``S = summed`` traced out in closed form.
 
     ``values[k]`` are Z-basis values (or, for the mean-field bound of
@@ -253,6 +255,8 @@ def log_trace_out(model, values: list[Tensor | None], summed) -> Tensor:
     ``Gamma != 0``. Maths (module docstring): the diagonal terms of ``-H`` inside ``U`` plus,
     per unit of ``S``, ``log Tr exp(c n + Gamma X)`` at the field of its neighbours. For a model
     with one hidden layer and ``summed = (1,)`` it is ``unnormalized_log_prob(v)``.
+    ``fields``: the fields of (some of) the summed layers at ``values``, when the caller has
+    them (computed here otherwise).
     """
     summed = set(summed)
     kept = [k for k in range(len(model.layers)) if k not in summed]
@@ -262,7 +266,7 @@ def log_trace_out(model, values: list[Tensor | None], summed) -> Tensor:
         if c.lower not in summed and c.lower + 1 not in summed:
             out = out + model._coupling_term(c.lower, values)
     for k in sorted(summed):
-        field = model.field(k, values)
+        field = fields[k] if fields is not None and k in fields else model.field(k, values)
         out = out + model.layers[k].log_partition(field, model.layer_params(k)).sum(-1)
     return out
 

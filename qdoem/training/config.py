@@ -8,6 +8,7 @@ from typing import Any
 
 from qdoem.errors import ConfigError
 from qdoem.sampling.kernels import SAMPLERS
+from qdoem.sampling.tempering import temperature_ladder
 from qdoem.training.optim import SCHEDULES, scheduled_lr
 
 __all__ = ["CHAIN_INITS", "M_STEP_STARTS", "SCHEMES", "TrainConfig"]
@@ -121,6 +122,17 @@ class TrainConfig:
         (:func:`backends.get_backend` names); None is the closed form.
     shots : int or None
         Shots per unit and basis on ``backend``.
+    pt_replicas : int
+        Parallel tempering for the persistent chains (Desjardins et al. 2010,
+        :mod:`qdoem.sampling.tempering`): replicas at ``pt_replicas`` inverse temperatures
+        from 1 down to ``pt_beta_min`` (spacing ``pt_ladder``, ``"geometric"`` or
+        ``"linear"``), each the model with every parameter times beta, swapped between
+        neighbours by the Metropolis rule on the closed-form visible marginals; the negative
+        phase comes from the beta = 1 replica. 1 (default): plain persistent chains. Needs
+        ``persistent``, ``scheme="mean-field"`` and one hidden layer; costs about
+        ``pt_replicas`` times the sweeps.
+    pt_beta_min, pt_ladder :
+        The hottest replica's inverse temperature, in (0, 1), and the ladder's spacing.
     seed : int
         Every random draw of step ``s`` of epoch ``e`` comes from streams seeded by
         ``(seed, e, s)``: resumed runs repeat uninterrupted ones bit for bit.
@@ -157,6 +169,9 @@ class TrainConfig:
     sampler: str = "exact"
     backend: str | None = None
     shots: int | None = 1000
+    pt_replicas: int = 1
+    pt_beta_min: float = 0.5
+    pt_ladder: str = "geometric"
     seed: int = 0
     init_visible_from_data: bool = True
     track_nll: int = 16
@@ -215,6 +230,21 @@ class TrainConfig:
                 f"'exact' or 'plain', got persistent {self.persistent!r}, chain_init "
                 f"{self.chain_init!r}, scheme {self.scheme!r}, sampler {self.sampler!r}"
             )
+        try:
+            temperature_ladder(self.pt_replicas, self.pt_beta_min, self.pt_ladder)
+        except ValueError as err:
+            raise ConfigError(str(err)) from err
+        if self.pt_replicas > 1 and (not self.persistent or self.scheme != "mean-field"):
+            raise ConfigError(
+                f"pt_replicas {self.pt_replicas} tempers persistent chains: it needs persistent "
+                f"true and scheme 'mean-field', got persistent {self.persistent!r}, scheme "
+                f"{self.scheme!r}"
+            )
+        if self.pt_replicas > 1 and self.neg_average_from is not None:
+            raise ConfigError(
+                f"pt_replicas {self.pt_replicas} reads the beta = 1 replicas once per step: "
+                f"neg_average_from must be None with it, got {self.neg_average_from!r}"
+            )
         if self.clip_norm is not None and not _number("clip_norm", self.clip_norm) > 0:
             raise ConfigError(f"clip_norm must be > 0 or None, got {self.clip_norm}")
         if self.scheme not in SCHEMES:
@@ -272,6 +302,10 @@ class TrainConfig:
             step,
             self.lr_decay,
         )
+
+    def temperatures(self) -> tuple[float, ...]:
+        """The inverse temperatures of the persistent chains' replicas (``(1.0,)``: no PT)."""
+        return temperature_ladder(self.pt_replicas, self.pt_beta_min, self.pt_ladder)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -9,7 +9,9 @@ Each step is one E-step and one M-step gradient step:
    et al.'s "modified CD"), or persistent chains (PCD), advanced by
    ``cd_k`` sweeps of the configured kernel of :mod:`qdoem.sampling` (``"exact"`` by default);
    ``model.negative_phase`` reads the model statistics at the chains' ends, or after every
-   sweep from ``neg_average_from`` on, averaged (Liao et al.'s GRBM training).
+   sweep from ``neg_average_from`` on, averaged (Liao et al.'s GRBM training). With
+   ``pt_replicas > 1`` the persistent chains are the beta = 1 replicas of parallel tempering
+   (:mod:`qdoem.sampling.tempering`): every replica sweeps, neighbours swap.
 3. M-step: ``model.gradient(pos, neg)``, the sufficient statistics on the data minus on the
    chains (optionally clipped in norm, ``clip_norm``), then momentum SGD ascent. With one
    gradient step per E-step, ``grad Q = grad L``. With ``m_steps = K`` the E-step's statistics
@@ -56,6 +58,7 @@ from torch import Tensor
 from qdoem._version import __version__
 from qdoem.errors import CheckpointError, DivergenceError, TrainingInterrupted
 from qdoem.sampling import ChainState, sweep
+from qdoem.sampling.tempering import ParallelTempering
 from qdoem.sampling.unbiased import unbiased_statistics
 from qdoem.seeding import DATA_ORDER, HOST, derive_seed, seeded_generator
 from qdoem.training.config import TrainConfig
@@ -140,8 +143,20 @@ class Trainer:
                 "m_step_start 'e-step' needs a model with one hidden layer (its E-step gives the "
                 f"Z-basis shot the chains start from); this model has {len(model.layers) - 1}"
             )
+        if config.pt_replicas > 1 and not model.has_closed_form_marginal():
+            raise ValueError(
+                f"pt_replicas {config.pt_replicas}: parallel tempering swaps on the closed-form "
+                f"visible marginal, which needs one hidden layer; this model has "
+                f"{len(model.layers) - 1}"
+            )
         self.model = model
         self.config = config
+        #: Parallel tempering of the persistent chains (None: plain PCD or CD).
+        self.tempering = (
+            ParallelTempering(config.temperatures(), config.sampler)
+            if config.pt_replicas > 1
+            else None
+        )
         self.estimator = estimator
         self.run = RunDir(run_dir) if run_dir is not None else None
         self.optimizer = SGD(
@@ -211,14 +226,18 @@ class Trainer:
                     self.chains = model.chain_state(start, gen)
                 state = self.chains
                 state.forget_caches()  # the parameters changed since the last step
+                if self.tempering is not None and self.tempering.states_ is None:
+                    self.tempering.start(state)  # hotter replicas from copies of the chains
             elif m > 0 and e_step_start is not None:
                 # At (v_data, h0), h0 ~ P_theta_old(h | v_data): the first sweep is the v half
                 # only (MH-within-Gibbs at theta, leaving P_theta invariant), no new shot.
                 state, clamped = ChainState(list(e_step_start)), (1,)
             elif m > 0 or not from_data:
                 state = model.chain_state(self._chain_start(v_data, v_data.shape[0], gen), gen)
+            if self.tempering is not None:  # every replica sweeps cd_k times, then swaps
+                state = self.tempering.advance(model, self.estimator, gen, cfg.cd_k)
             neg_sum, n_avg = None, 0
-            for k in range(cfg.cd_k):
+            for k in range(0 if self.tempering is not None else cfg.cd_k):
                 sweep(model, state, cfg.sampler, self.estimator, gen, clamped if k == 0 else ())
                 if averaged and k >= cfg.neg_average_from:
                     # S(sweep k), summed: the mean over sweeps of E_rows[d(-H)/dtheta] is that
@@ -396,6 +415,8 @@ class Trainer:
         if self._mh_proposed:
             record["accept_rate"] = float(self._mh_accepted) / self._mh_proposed
             self._mh_accepted, self._mh_proposed = None, 0
+        if self.tempering is not None:
+            record.update(self.tempering.take_rates())
         tally = self._coupling
         if tally["chains"]:
             record["coupling_steps"] = tally["steps"] / tally["chains"]
@@ -518,6 +539,7 @@ class Trainer:
             "chains": chains,
             "partial_epoch": partial,
             "pretraining": None if self.pretraining is None else self.pretraining.state_dict(),
+            "tempering": None if self.tempering is None else self.tempering.state_dict(),
             "qdoem_version": __version__,
         }
 
@@ -545,6 +567,13 @@ class Trainer:
                     f"{self.epoch}, step {self.step} of a run without pre-training, which cannot "
                     f"be added once DO-EM has started"
                 )
+        if self.tempering is not None:
+            saved = state.get("tempering")  # None: a run without PT, whose chains start it
+            if saved is None:
+                self.tempering.states_ = None
+            else:
+                device, dtype = self.model.device, self.model.dtype
+                self.tempering.load_state_dict(saved, self.chains, device, dtype)
         partial = state.get("partial_epoch")  # absent before qdoem 0.2: epoch boundaries only
         self._partial, self._mh_accepted, self._mh_proposed = None, None, 0
         if partial is not None:
