@@ -132,7 +132,7 @@ class LayeredModel:
         as the DBM baseline of Taniguchi et al. 2023 initialises).
     learning_rate, momentum, initial_momentum, momentum_warmup, weight_decay, lr_schedule, \
 lr_final_ratio, lr_decay, scheme, batch_size, n_epochs, cd_k, neg_average_from, persistent, \
-chain_init, m_steps, clip_norm, sampler, backend, shots :
+pt_replicas, pt_beta_min, pt_ladder, chain_init, m_steps, clip_norm, sampler, backend, shots :
         Training settings used by :meth:`fit` and :meth:`partial_fit`; see
         :class:`qdoem.training.TrainConfig` (``n_epochs`` is its ``epochs``). ``scheme`` picks how
         the phases are estimated (``"mean-field"`` or ``"unbiased"``). ``sampler`` picks the
@@ -190,6 +190,9 @@ chain_init, m_steps, clip_norm, sampler, backend, shots :
         cd_k: int = 1,
         neg_average_from: int | None = None,
         persistent: bool = False,
+        pt_replicas: int = 1,
+        pt_beta_min: float = 0.5,
+        pt_ladder: str = "geometric",
         chain_init: str = "data",
         m_steps: int = 1,
         clip_norm: float | None = None,
@@ -245,6 +248,9 @@ chain_init, m_steps, clip_norm, sampler, backend, shots :
         self.cd_k = cd_k
         self.neg_average_from = neg_average_from
         self.persistent = persistent
+        self.pt_replicas = pt_replicas
+        self.pt_beta_min = pt_beta_min
+        self.pt_ladder = pt_ladder
         self.chain_init = chain_init
         self.m_steps = m_steps
         self.clip_norm = clip_norm

@@ -165,3 +165,21 @@ def test_cli_flags_reach_training_and_bad_values_exit_2(tmp_path, capsys):
     assert main(bad) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "needs persistent true" in err, err
+
+
+def test_the_estimator_api_takes_the_tempering_options():
+    """``QRBM(..., pt_replicas=3).fit`` trains with tempering (scikit-learn style: the
+    hyperparameters in ``__init__`` reach the trainer's config), and bad values are refused."""
+    data = bars_and_stripes(3).data
+    options = dict(n_epochs=2, batch_size=5, learning_rate=0.1, momentum=0.9, seed=3)
+    model = QRBM(9, 6, dtype=torch.float64, weight_scale=0.3, gamma_init=0.8, **options, **PT)
+    assert model.get_params()["pt_replicas"] == 3 and model.train_config().pt_beta_min == 0.4
+    model.fit(data)
+    assert len(model.history_[-1]["pt_swap_rates"]) == 2
+    plain = QRBM(
+        9, 6, dtype=torch.float64, weight_scale=0.3, gamma_init=0.8, persistent=True, **options
+    ).fit(data)
+    assert "pt_swap_rates" not in plain.history_[-1]
+    assert not torch.equal(model.parameters()["weights"], plain.parameters()["weights"])
+    with pytest.raises(ConfigError, match="pt_ladder must be one of"):
+        QRBM(9, 6, persistent=True, pt_replicas=3, pt_ladder="cubic").fit(data)
