@@ -146,13 +146,18 @@ class ParallelTempering:
     def __init__(self, betas: Sequence[float], sampler: str = "exact") -> None:
         self.betas = _check_betas(betas)
         self.sampler = check_sampler(sampler)
-        self.states_: list[ChainState] | None = None
-        self.steps_ = 0
-        self._reset_counts()
+        self.reset()
 
     @property
     def n_replicas(self) -> int:
         return len(self.betas)
+
+    def reset(self) -> None:
+        """Back to the constructed state: no replicas (the next :meth:`advance` needs
+        :meth:`start`), no steps, no counts."""
+        self.states_: list[ChainState] | None = None
+        self.steps_ = 0
+        self._reset_counts()
 
     def _reset_counts(self) -> None:
         n = self.n_replicas

@@ -570,7 +570,7 @@ class Trainer:
         if self.tempering is not None:
             saved = state.get("tempering")  # None: a run without PT, whose chains start it
             if saved is None:
-                self.tempering.states_ = None
+                self.tempering.reset()
             else:
                 device, dtype = self.model.device, self.model.dtype
                 self.tempering.load_state_dict(saved, self.chains, device, dtype)
