@@ -38,6 +38,7 @@ from qdoem.data.vision import (
     to_bits,
 )
 from qdoem.errors import DataError
+from qdoem.seeding import derive_seed
 
 __all__ = [
     "BernoulliMixture",
@@ -108,6 +109,15 @@ def default_root() -> str:
     return os.environ.get("QDOEM_DATA", "data")
 
 
+def _split_seed(seed: int, split: str) -> int:
+    """The seed of a split's stochastic binarisation: ``seed`` for the train split, one derived
+    from it and the split's name for the others, so that no test image shares its noise with
+    the training image of the same index."""
+    if split == "train":
+        return seed
+    return derive_seed(seed, int.from_bytes(split.encode(), "little"))
+
+
 def _mnist_like(base: str, mode: str | None):
     def load(root, split, download, limit, seed, binarize_mode=None, threshold=0.5, **_):
         x = vision.load_idx_images(base, root, split, download)
@@ -119,7 +129,11 @@ def _mnist_like(base: str, mode: str | None):
         how = binarize_mode or mode
         if how is None:
             return grey, (28, 28), False
-        return binarize(grey, how, threshold=threshold, seed=seed), (28, 28), True
+        return (
+            binarize(grey, how, threshold=threshold, seed=_split_seed(seed, split)),
+            (28, 28),
+            True,
+        )
 
     return load
 
@@ -128,7 +142,11 @@ def _celeba(root, split, download, limit, seed, binarize_mode=None, threshold=0.
     x = vision.load_celeba32(root, split, download, limit).reshape(-1, 3 * 32 * 32)
     if binarize_mode is None:
         return x, (3, 32, 32), False
-    return binarize(x, binarize_mode, threshold=threshold, seed=seed), (3, 32, 32), True
+    return (
+        binarize(x, binarize_mode, threshold=threshold, seed=_split_seed(seed, split)),
+        (3, 32, 32),
+        True,
+    )
 
 
 def _synthetic(fn, shape_fn=None):

@@ -61,6 +61,25 @@ def test_real_mnist_variants():
     assert load_dataset("binarized_mnist", root=SHARED).data.shape == (60000, 784)
 
 
+@pytest.mark.skipif(not has_mnist, reason="MNIST files not in ../shared/data")
+def test_stochastic_binarization_draws_each_split_its_own_noise():
+    # Salakhutdinov & Murray's binarized MNIST: one Bernoulli draw per pixel, fixed by the seed.
+    # The train split keeps the seed's draws; the test split must not reuse them row by row.
+    def load(split):
+        kw = dict(root=SHARED, split=split, limit=200, seed=3)
+        binary = load_dataset("binarized_mnist", binarize_mode="stochastic", **kw)
+        return binary.data, load_dataset("mnist", **kw).data
+
+    train, train_grey = load("train")
+    test, test_grey = load("test")
+    assert torch.equal(train, binarize(train_grey, "stochastic", seed=3))
+    assert not torch.equal(test, binarize(test_grey, "stochastic", seed=3))
+    assert torch.equal(test, load("test")[0])  # reproducible
+    # a Bernoulli draw of the grey levels: mean and the pixels that are never on
+    assert abs(float(test.mean() - test_grey.mean())) < 0.005
+    assert float(test[test_grey == 0].sum()) == 0.0
+
+
 @pytest.mark.skipif(not has_fashion, reason="Fashion-MNIST files not in ../shared/data")
 def test_real_fashion_mnist():
     d = load_dataset("binarized_fashion_mnist", root=SHARED, split="test")
