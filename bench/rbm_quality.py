@@ -219,8 +219,8 @@ def _write(out: Path, args, rows, atomic_write_text) -> None:
         + (
             "These rows use that data (`--binarize stochastic`): comparable."
             if args.binarize == "stochastic"
-            else "These rows use thresholded digits (pixel > 0.5, `--binarize threshold`), which "
-            "score far higher than stochastic ones: NOT comparable with the anchors."
+            else "These rows use thresholded digits (pixel > 0.5, `--binarize threshold`): other "
+            "data than the anchors', so not directly comparable with them."
         ),
         "",
         "Sample grids: " + ", ".join(f"`samples_{r['variant']}.png`" for r in rows) + ".",
