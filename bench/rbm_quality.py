@@ -94,7 +94,6 @@ def main() -> None:
     from qdoem.training import save_sample_grid
 
     out.mkdir(parents=True, exist_ok=True)
-    rows = _previous_rows(out, args)
     for name in args.variants:
         run_dir = args.runs / f"{name}_{args.recipe}{suffix}"
         overrides = {
@@ -147,7 +146,9 @@ def main() -> None:
             "eval_s": eval_s,
             "likelihood": report.to_dict(),
         }
-        rows = [r for r in rows if r["variant"] != name] + [row]
+        # Re-read the report just before writing: variants run in separate processes at the same
+        # time keep each other's rows.
+        rows = [r for r in _previous_rows(out, args) if r["variant"] != name] + [row]
         print(f"{name}: {report.summary()}", flush=True)
         _write(out, args, rows, atomic_write_text)
 
