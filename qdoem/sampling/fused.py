@@ -148,11 +148,18 @@ def _chain_terms(c: Tensor, gamma: Tensor) -> tuple[Tensor, Tensor, Tensor]:
 
 
 def _keep_rows(
-    accepted: Tensor, new: tuple[Tensor, ...], old: tuple[Tensor, ...], out: tuple[Tensor, ...]
+    accepted: Tensor,
+    new: tuple[Tensor, ...],
+    old: tuple[Tensor, ...],
+    new_out: tuple[Tensor, ...],
+    old_out: tuple[Tensor, ...],
+    out: tuple[Tensor, ...],
 ) -> None:
-    for o, n, t in zip(old, new, out, strict=True):
-        a = accepted.reshape(accepted.shape[:1] + (1,) * (n.ndim - 1))
-        t.copy_(torch.where(a, n, o))
+    a = accepted[:, None]
+    for n, o in zip(new, old, strict=True):  # in place over old
+        o.copy_(torch.where(a if o.ndim == 2 else accepted, n, o))
+    for n, o, t in zip(new_out, old_out, out, strict=True):  # into out
+        t.copy_(torch.where(a if o.ndim == 2 else accepted, n, o))
 
 
 def _less(u: Tensor, p: Tensor) -> Tensor:
@@ -204,12 +211,21 @@ def keep_rows(
     accepted: Tensor,
     new: tuple[Tensor, ...],
     old: tuple[Tensor, ...],
-    out: tuple[Tensor, ...] | None = None,
+    new_out: tuple[Tensor, ...] = (),
+    old_out: tuple[Tensor, ...] = (),
+    out: tuple[Tensor, ...] = (),
 ) -> None:
-    """``out[i] = new[i]`` on the rows where ``accepted`` (a ``(rows,)`` bool) is true, else
-    ``old[i]``, for each tensor of the tuples (rows first), in one fused loop; ``out``
-    defaults to ``old`` (written in place). Exact: a selection, no arithmetic."""
-    _compiled("keep_rows", _keep_rows)(accepted, tuple(new), tuple(old), tuple(out or old))
+    """The kept rows of an MH move, in one fused loop: the rows of ``new[i]`` where
+    ``accepted`` (a ``(rows,)`` bool) is true, of ``old[i]`` elsewhere, written over
+    ``old[i]``; likewise from ``new_out[i]``/``old_out[i]`` into ``out[i]`` (tensors of one or
+    two dimensions, rows first). Exact: a selection, no arithmetic.
+
+    No tensor of ``out`` may share memory with another argument (compiled code does not see
+    through such aliasing; in-place updates go through ``old``).
+    """
+    _compiled("keep_rows", _keep_rows)(
+        accepted, tuple(new), tuple(old), tuple(new_out), tuple(old_out), tuple(out)
+    )
 
 
 def bernoulli(u: Tensor, p: Tensor) -> Tensor:

@@ -186,7 +186,7 @@ def _mh_update(
     state.count_mh(accepted)
     # Layer k's own cached statistics (the proposal law) stay valid: its neighbours are unchanged.
     if fused.active():
-        fused.keep_rows(accepted, (proposal,), (old,), (proposal,))
+        fused.keep_rows(~accepted, (old,), (proposal,))  # over the proposal, as _keep
         state.set_value(k, proposal)
     else:
         state.set_value(k, _keep(accepted.to(proposal.dtype)[:, None], proposal, old))
@@ -252,13 +252,13 @@ def _fused_blocks(model, state, moves, values, log_u, accepted, kept, rows) -> N
             block.append((q, c_old, c_new, old_b, new_b))
         acc_b = log_u[b].to(log_alpha.dtype) < log_alpha
         accepted[b] = acc_b
-        for q, c_old, c_new, old_b, new_b in block:
+        for (q, c_old, c_new, old_b, new_b), (_, _, old_terms) in zip(block, moves, strict=True):
+            if old_terms is not None:  # in place over the cached field and terms
+                fused.keep_rows(acc_b, (c_new, *new_b), (c_old[b], *old_b))
+                continue
             if kept[q] is None:  # the old terms were not cached: full buffers for the kept ones
                 kept[q] = type(new_b)(*(t.new_empty((batch, *t.shape[1:])) for t in new_b))
-                out = (c_old[b], *_rows(kept[q], b))
-                fused.keep_rows(acc_b, (c_new, *new_b), (c_old[b], *old_b), out)
-            else:  # in place over the cached field and terms
-                fused.keep_rows(acc_b, (c_new, *new_b), (c_old[b], *old_b))
+            fused.keep_rows(acc_b, (c_new,), (c_old[b],), new_b, old_b, _rows(kept[q], b))
         del block
 
 
