@@ -37,11 +37,12 @@ Measurements, in one run:
   ``--fixed-work-scheme none`` skips it.
 - **Peak memory.** One subprocess per model (so peaks do not mix) trains ``--mem-steps``
   steps. CPU: the peak resident set size (``VmHWM``) above the resident size just before the
-  model is built, after the imports, the data load and one step of a tiny model of the same
-  class (one-time library set-up; the high-water mark is reset there via
-  ``/proc/self/clear_refs``; without it, ``ru_maxrss`` minus the same baseline). glibc's mmap
-  threshold is fixed in the child (``MALLOC_MMAP_THRESHOLD_``) so that freed tensors go back to
-  the OS and the resident size follows the live tensors. CUDA: ``torch.cuda.max_memory_allocated``
+  model is built, after the imports, the data load and one step of the same model (one-time
+  library set-up, and the compile with ``compile=True``; freed before the baseline; the
+  high-water mark is reset there via ``/proc/self/clear_refs``; without it, ``ru_maxrss``
+  minus the same baseline). glibc's mmap threshold is fixed in the child
+  (``MALLOC_MMAP_THRESHOLD_``) so that freed tensors go back to the OS and the resident size
+  follows the live tensors. CUDA: ``torch.cuda.max_memory_allocated``
   above the allocation before the model is built. The delta includes the parameters.
 - **Gibbs sampler.** ``model.sample(--sample-chains, sampler=--sampler, steps=--sample-steps)``
   (MH-within-Gibbs, exact at Gamma != 0) from the initialisation; chain-sweeps per second =
@@ -358,15 +359,13 @@ def memory_child(spec: dict) -> dict:
     torch.set_num_threads(spec["threads"])
     device = spec["device"]
     data = torch.load(spec["data"], weights_only=True).to(device)
-    # One-time costs before the baseline (lazy imports, thread pools, BLAS initialisation):
-    # one step of a tiny model of the same class.
-    # (With compile=True: the kernels' compile. Batch 6, unlike every width: a kernel traced
-    # where two sizes are equal is guarded on it and compiled again at the real sizes.)
-    tiny, tiny_trainer = build(
-        spec["name"], data.shape[1], [8, 8], {**spec["options"], "batch_size": 6}
-    )
-    tiny_trainer.train_epoch(data[:6])
-    del tiny, tiny_trainer
+    # One-time costs before the baseline (lazy imports, thread pools, BLAS initialisation; with
+    # compile=True every kernel's compile, at the measured sizes: a kernel traced at other sizes
+    # can be guarded on them and compile again inside the measured steps): one step of the same
+    # model on the first batch, freed before the baseline.
+    warm, warm_trainer = build(spec["name"], data.shape[1], spec["hidden"], spec["options"])
+    warm_trainer.train_epoch(data[: spec["options"]["batch_size"]])
+    del warm, warm_trainer
     gc.collect()
     out: dict = {"model": spec["name"], "device": device, "steps": spec["steps"]}
     if device.startswith("cuda"):

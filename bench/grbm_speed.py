@@ -18,8 +18,9 @@ exactness). Structure as ``bench/dbm_speed.py``:
   shared its cores with another process; the report says which.
 - **Peak memory.** One subprocess per model (run side by side after the timing; RSS is per
   process) trains ``--mem-steps`` steps: ``VmHWM`` (reset via ``/proc/self/clear_refs``) minus
-  ``VmRSS`` just before the model is built, after the imports, the data and one step of a tiny
-  model of the same class; glibc's mmap threshold fixed so freed tensors leave the RSS.
+  ``VmRSS`` just before the model is built, after the imports, the data and one step of the
+  same model (a warm-up, freed before the baseline; it compiles with ``compile=True``); glibc's
+  mmap threshold fixed so freed tensors leave the RSS.
 - **Profile.** ``torch.profiler`` on one more step of each model: self CPU time in matmuls,
   random draws and the rest (elementwise: closed forms, MH weight, ...), and the top ops.
 - **Per sweep.** Process CPU time of 20 Gibbs sweeps of each model's training chain, split
@@ -171,10 +172,10 @@ def memory_child(spec: dict) -> dict:
     torch.set_num_threads(spec["threads"])
     data = torch.load(spec["data"], weights_only=True)
     cfg = spec["config"]
-    # One-time set-up before the baseline (with compile=True: the kernels' compile). Batch 6,
-    # unlike every width: a kernel traced where two sizes are equal is guarded on it.
-    tiny = {**cfg, "n_hidden": 8, "batch_size": 6, "cd_k": 1}
-    build(tiny, data.shape[1])[1].train_epoch(data[:6])
+    # One-time set-up before the baseline: one step of the same model on the first batch (with
+    # compile=True it compiles every kernel at the measured sizes: a kernel traced at other
+    # sizes can be guarded on them and compile again inside the measured steps).
+    build(cfg, data.shape[1])[1].train_epoch(data[: cfg["batch_size"]])
     gc.collect()
     with open("/proc/self/clear_refs", "w") as fh:
         fh.write("5")  # reset VmHWM (Linux >= 4.0)

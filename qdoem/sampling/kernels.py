@@ -123,7 +123,15 @@ def _keep(accepted: Tensor, new: Tensor, old: Tensor) -> Tensor:
 _MOVE_BLOCK = 65536
 
 
-def _block_rows(widths: list[int]) -> int:
+#: The same for the compiled move (:mod:`qdoem.sampling.fused`): it holds three block-sized
+#: tensors (the proposal's field and outcome probabilities), the eager one about five (with
+#: ``chain_terms``' and ``log_diagonal_ratio``'s scratch buffers), so blocks twice as large hold
+#: about as much; larger blocks make the field's matmul more efficient (measured in
+#: ``results/grbm_speed/NOTES.md``).
+_FUSED_MOVE_BLOCK = 2 * _MOVE_BLOCK
+
+
+def _block_rows(widths: list[int], block: int = _MOVE_BLOCK) -> int:
     """Rows per block of an MH move: about ``_MOVE_BLOCK`` elements of the widest neighbour, and
     a multiple of 64 elements of every neighbour. Torch's CPU elementwise loops run whole
     vectors and then a scalar tail, whose values can differ in the last bit (sigmoid); with
@@ -132,7 +140,7 @@ def _block_rows(widths: list[int]) -> int:
     align = 1
     for w in widths:
         align = math.lcm(align, 64 // math.gcd(max(1, w), 64))
-    rows = _MOVE_BLOCK // max(1, *widths)
+    rows = block // max(1, *widths)
     return max(align, rows - rows % align)
 
 
@@ -177,7 +185,8 @@ def _mh_update(
         state.stats.pop(q, None)
         moves.append((q, state.field(model, q), state.terms.get(q)))
     accepted = torch.empty(batch, dtype=torch.bool, device=old.device)
-    rows = _block_rows([c_old.shape[-1] for _, c_old, _ in moves])
+    widths = [c_old.shape[-1] for _, c_old, _ in moves]
+    rows = _block_rows(widths, _FUSED_MOVE_BLOCK if fused.active() else _MOVE_BLOCK)
     kept: dict[int, tuple[Tensor, ...] | None] = {q: old_terms for q, _, old_terms in moves}
     if fused.active():
         _fused_blocks(model, state, moves, values, log_u, accepted, kept, rows)
