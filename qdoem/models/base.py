@@ -152,8 +152,8 @@ pt_replicas, pt_beta_min, pt_ladder, chain_init, m_steps, clip_norm, sampler, ba
         ``"sparse"``: gather-sums for products with {0,1} visible vectors, much faster on sparse
         data such as binarized MNIST; needs {0,1} visible units and no ``matmul_dtype``.
     compile : bool
-        Opt-in fused kernels for the chains' sweeps (training, :meth:`sample`, AIS and the
-        local-mode/unbiased sweeps alike): ``torch.compile`` fuses the elementwise pieces, i.e.
+        Opt-in fused kernels for every sweep of :func:`qdoem.sampling.sweep` (training's
+        chains, :meth:`sample`, AIS): ``torch.compile`` fuses the elementwise pieces, i.e.
         the exact chain's MH move (the proposal's outcome probabilities and log-partition
         terms, the MH weight ``sum_j log <z_j|e^{c_j' n + Gamma_j X}|z_j> / <z_j|e^{c_j n +
         Gamma_j X}|z_j>``, the kept rows) and the elementwise part of every layer's draw, into
@@ -161,7 +161,8 @@ pt_replicas, pt_beta_min, pt_ladder, chain_init, m_steps, clip_norm, sampler, ba
         eager (the same draws from the same generator). Equal to the eager chain up to float
         rounding, not bit for bit; exact in the same sense (tested against the dense oracle).
         Needs a C++ compiler on the CPU (Triton on CUDA): refused here, with what is missing,
-        when there is none. The first sweep compiles the kernels (seconds, cached on disk).
+        when there is none. The first sweep compiles the kernels (tens of seconds with a cold
+        cache; inductor keeps them on disk).
         Default False: the eager kernels.
 
     Notes

@@ -28,9 +28,11 @@ tests its stationarity against the dense oracle.
 
 Shapes are dynamic (``dynamic=True``): one compiled kernel serves every batch and block size
 (the last, shorter batch of an epoch does not recompile); a new dtype or device compiles once
-more. The first call of each kernel compiles it (seconds; inductor's cache keeps it across
-processes). Needs a C++ compiler on the CPU (inductor's C++ backend) and Triton on CUDA:
-:func:`check_available` says what is missing, at model construction.
+more. The first call of each kernel compiles it (20-30 s of wall time for a model's first
+step on the 2-core test machine with a cold cache, mostly in inductor's worker processes;
+inductor's disk cache keeps the kernels across processes). Needs a C++ compiler on the CPU
+(inductor's C++ backend) and Triton on CUDA: :func:`check_available` says what is missing, at
+model construction. Tested on the CPU only (no GPU here).
 """
 
 from __future__ import annotations

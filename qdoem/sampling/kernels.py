@@ -169,6 +169,10 @@ def _mh_update(
     same product on its rows (on the CPU's BLAS checked equal to the whole-batch product by
     ``tests/models/test_peak_memory_layout.py``). The uniforms of the MH tests are drawn for
     the whole batch first, from the stream position of one draw after the weights.
+
+    Inside a compiled sweep (``compile=True``, :mod:`qdoem.sampling.fused`) each block runs two
+    compiled loops per neighbour (the proposal's terms with its MH weight; the kept rows), in
+    blocks of ``_FUSED_MOVE_BLOCK`` elements; the same draws, equal to rounding.
     """
     layer = model.layers[k]
     old = state.values[k]
