@@ -125,7 +125,7 @@ def configs(args) -> dict[str, dict]:
     return {
         name: resolve_config(
             CONFIGS / f"{model}_fashion_mnist_reduced.toml",
-            {**over, "sampler": sampler, "compile": compiled},
+            {**over, "sampler": sampler, **({"compile": True} if compiled else {})},
         )
         for name, (model, sampler, compiled) in rows.items()
     }
@@ -238,7 +238,6 @@ def sweep_breakdown(cfg: dict, n_sweeps: int = 20) -> dict:
     exact kernel's bookkeeping); ``other`` is the rest of the sweep's time.
     """
     import qdoem.layers.qubit as qubit
-    import qdoem.sampling.fused as fused
     import qdoem.sampling.kernels as kernels
     from qdoem.estimators import ClosedFormEstimator
 
@@ -256,6 +255,8 @@ def sweep_breakdown(cfg: dict, n_sweeps: int = 20) -> dict:
         return call
 
     if cfg.get("compile"):
+        import qdoem.sampling.fused as fused
+
         # The compiled sweep's pieces: one fused call for the chain terms and the MH weight
         # ("fused move"), the kept rows ("keep"), chain terms where none are kept. (The eager
         # functions are not wrapped here: the compiled code traces them.)
