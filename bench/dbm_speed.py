@@ -37,11 +37,12 @@ Measurements, in one run:
   ``--fixed-work-scheme none`` skips it.
 - **Peak memory.** One subprocess per model (so peaks do not mix) trains ``--mem-steps``
   steps. CPU: the peak resident set size (``VmHWM``) above the resident size just before the
-  model is built, after the imports, the data load and one step of a tiny model of the same
-  class (one-time library set-up; the high-water mark is reset there via
-  ``/proc/self/clear_refs``; without it, ``ru_maxrss`` minus the same baseline). glibc's mmap
-  threshold is fixed in the child (``MALLOC_MMAP_THRESHOLD_``) so that freed tensors go back to
-  the OS and the resident size follows the live tensors. CUDA: ``torch.cuda.max_memory_allocated``
+  model is built, after the imports, the data load and one step of the same model (one-time
+  library set-up, and the compile with ``compile=True``; freed before the baseline; the
+  high-water mark is reset there via ``/proc/self/clear_refs``; without it, ``ru_maxrss``
+  minus the same baseline). glibc's mmap threshold is fixed in the child
+  (``MALLOC_MMAP_THRESHOLD_``) so that freed tensors go back to the OS and the resident size
+  follows the live tensors. CUDA: ``torch.cuda.max_memory_allocated``
   above the allocation before the model is built. The delta includes the parameters.
 - **Gibbs sampler.** ``model.sample(--sample-chains, sampler=--sampler, steps=--sample-steps)``
   (MH-within-Gibbs, exact at Gamma != 0) from the initialisation; chain-sweeps per second =
@@ -59,6 +60,13 @@ Measurements, in one run:
   ``torch.mm`` of two ``--peak-n`` squared float32 matrices on the same device and threads,
   measured before and after the timed loop.
 
+``--compile`` adds ``DBM compiled``, ``QiDBM h1 compiled`` and ``QiDBM h2 compiled``
+(``compile=True``: the fused kernels of :mod:`qdoem.sampling.fused`) to the same interleaved
+rounds; the compiled QiDBMs are compared with ``DBM compiled`` (both compiled the same way), the
+compiled DBM with the eager one. Each compiled model first runs one untimed, uncounted step,
+which compiles the kernels (inductor's cache in a fresh folder: a cold compile); its time is
+reported separately. Output: ``report_compile.{md,json}`` beside the eager report.
+
 Threads are set explicitly (``--threads``, default 2): oversubscribed threads slowed epochs by
 up to 90x on the shared 2-core machine.
 
@@ -74,6 +82,7 @@ Usage::
     python bench/dbm_speed.py --device cuda  # on a GPU machine
     python bench/dbm_speed.py --render-only --out results/dbm_speed  # re-derive, no measuring
     python bench/dbm_speed.py --data-root ../shared/data --threads 1 --mem-steps 2 --memory-only
+    python bench/dbm_speed.py --threads 1 --compile --scheme mean-field --fixed-work-scheme none
 """
 
 from __future__ import annotations
@@ -106,6 +115,11 @@ MODELS = {
     "QiDBM h2": ("QiDBM", {"quantum_layers": [2], "gamma_init": 0.5}),
 }
 BASE = "DBM"
+#: With --compile: the same models built with compile=True, compared with "DBM compiled".
+COMPILED = {f"{name} compiled": (c, {**kw, "compile": True}) for name, (c, kw) in MODELS.items()}
+BASES = {name: f"{BASE} compiled" for name in COMPILED if name != f"{BASE} compiled"}
+ROWS = {**MODELS, **COMPILED}
+STEM, STEM_COMPILE = "report", "report_compile"
 #: A CPU run whose process CPU time is below this x threads x wall time shared its cores.
 CONTENDED = 0.9
 #: Fraction of ones of the random stand-in data (binarized MNIST has ~13%).
@@ -153,6 +167,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--memory-only",
         action="store_true",
         help="measure peak memory only and replace it in --out/report.json (timings kept)",
+    )
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="also the compiled models (compile=True), side by side; report_compile.{md,json}",
     )
     p.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -213,7 +232,7 @@ def build(name: str, n_visible: int, hidden: list[int], options: dict):
     from qdoem import models
     from qdoem.training import Trainer
 
-    cls_name, extra = MODELS[name]
+    cls_name, extra = ROWS[name]
     model = getattr(models, cls_name)(n_visible, list(hidden), **extra, **options)
     config = dataclasses.replace(model.train_config(), init_visible_from_data=False, track_nll=0)
     return model, Trainer(model, config)
@@ -340,13 +359,13 @@ def memory_child(spec: dict) -> dict:
     torch.set_num_threads(spec["threads"])
     device = spec["device"]
     data = torch.load(spec["data"], weights_only=True).to(device)
-    # One-time costs before the baseline (lazy imports, thread pools, BLAS initialisation):
-    # one step of a tiny model of the same class.
-    tiny, tiny_trainer = build(
-        spec["name"], data.shape[1], [8, 8], {**spec["options"], "batch_size": 8}
-    )
-    tiny_trainer.train_epoch(data[:8])
-    del tiny, tiny_trainer
+    # One-time costs before the baseline (lazy imports, thread pools, BLAS initialisation; with
+    # compile=True every kernel's compile, at the measured sizes: a kernel traced at other sizes
+    # can be guarded on them and compile again inside the measured steps): one step of the same
+    # model on the first batch, freed before the baseline.
+    warm, warm_trainer = build(spec["name"], data.shape[1], spec["hidden"], spec["options"])
+    warm_trainer.train_epoch(data[: spec["options"]["batch_size"]])
+    del warm, warm_trainer
     gc.collect()
     out: dict = {"model": spec["name"], "device": device, "steps": spec["steps"]}
     if device.startswith("cuda"):
@@ -460,7 +479,14 @@ def run(args) -> dict:
         f"\ndata: {data_what}",
         flush=True,
     )
-    names = list(MODELS)
+    names = list(ROWS if args.compile else MODELS)
+    cold = args.cold_cache
+    compile_runs = {}
+    for name in names:  # compiled models: one untimed step first, which compiles the kernels
+        if ROWS[name][1].get("compile"):
+            first = time_training(name, args, options, train_data[: args.batch_size])
+            compile_runs[name] = {"wall_s": first["wall_s"], "cpu_s": first["cpu_s"]}
+            print(f"first step {name}: {first['wall_s']:.2f} s (cpu {first['cpu_s']:.2f})")
     peaks = [matmul_peak(args.device, args.peak_n, args.peak_reps)]
     fixed = args.fixed_work_scheme not in ("none", args.scheme)
     fixed_options = {**options, "scheme": args.fixed_work_scheme}
@@ -571,6 +597,9 @@ def run(args) -> dict:
         "loadavg_start": loadavg_start,
         "loadavg_end": loadavg_end,
         "quick": args.quick,
+        "compile": args.compile,
+        "cold_cache": cold,
+        "first_step": compile_runs,
         "settings": {
             "data": data_what,
             "n_visible": n_visible,
@@ -583,25 +612,25 @@ def run(args) -> dict:
             "sample_steps": args.sample_steps,
             "peak_matmul": f"{args.peak_n}^3 float32 torch.mm, best of {args.peak_reps}",
             "model_options": options,
-            "models": {k: {"class": c, **kw} for k, (c, kw) in MODELS.items()},
+            "models": {k: {"class": c, **kw} for k, (c, kw) in ROWS.items() if k in names},
         },
         "matmul_peak_gflops": peak,
         "matmul_peak_gflops_runs": peaks,
         "models": models,
     }
-    write(derive(report), args.out)
+    write(derive(report), args.out, STEM_COMPILE if args.compile else STEM)
     return report
 
 
-def write(report: dict, out: Path) -> None:
+def write(report: dict, out: Path, stem: str = STEM) -> None:
     from qdoem.io import atomic_write_text
 
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "report.json", json.dumps(report, indent=2) + "\n")
+    atomic_write_text(out / f"{stem}.json", json.dumps(report, indent=2) + "\n")
     md = markdown(report)
-    atomic_write_text(out / "report.md", md + "\n")
+    atomic_write_text(out / f"{stem}.md", md + "\n")
     print("\n" + md)
-    print(f"\nwrote {out / 'report.md'} and {out / 'report.json'}")
+    print(f"\nwrote {out / stem}.md and {out / stem}.json")
 
 
 def derive(rep: dict) -> dict:
@@ -642,19 +671,21 @@ def derive(rep: dict) -> dict:
             gflops_executed=sm["flops"]["executed"] / statistics.median(sm["wall_s"]) / 1e9,
             gflops_executed_best=sm["flops"]["executed"] / min(sm["wall_s"]) / 1e9,
         )
-    base = rep["models"][BASE]
     ratios = {}
     for name, m in rep["models"].items():
         if name == BASE:
             continue
+        base = rep["models"][BASES.get(name, BASE)]
         time_ratio = ratio_summary(m["train"]["wall_s"], base["train"]["wall_s"])
         den = base["memory"]["peak_delta_bytes"]
         mem_ratio = m["memory"]["peak_delta_bytes"] / den if den > 0 else math.nan
         ratios[name] = {
+            "base": BASES.get(name, BASE),
             "epoch_time": {
                 **time_ratio,
                 "met": time_ratio["value"] <= TARGET,
                 "met_best": time_ratio["best"] <= TARGET,
+                "cpu": ratio_summary(m["train"]["cpu_s"], base["train"]["cpu_s"]),
             },
             "peak_memory": {"value": mem_ratio, "met": mem_ratio <= TARGET},
             # Seconds per chain-sweep, QiDBM / DBM (reported; the issue sets no target here).
@@ -721,6 +752,17 @@ def markdown(rep: dict) -> str:
     ]
     if rep["quick"]:
         lines += ["", "**Quick (smoke) run: small sizes, not the issue's measurement.**"]
+    if rep.get("compile"):
+        lines += [
+            "",
+            "**Compiled mode** (`--compile`): rows `... compiled` are built with "
+            "`compile=True` (torch.compile fuses the elementwise pieces of each sweep: the "
+            "exact chain's MH move, the kept rows, the draws' compare; matmuls and random draws "
+            "eager). **Every ratio of `QiDBM h1 compiled` and `QiDBM h2 compiled` is against "
+            "`DBM compiled`** (both compiled the same way), that of `DBM compiled` against the "
+            "eager `DBM`; the eager rows are against the eager `DBM`, as before. The compiled "
+            "models' first step (which compiles) is not timed: see 'Compile time' below.",
+        ]
     lines += [
         "",
         f"Target (issue 10): QiDBM / DBM <= {rep['target']:.2f} in epoch time and in peak memory.",
@@ -736,9 +778,9 @@ def markdown(rep: dict) -> str:
         f"baseline.",
         "",
         "| model | s/step median [min, max] | epoch s (extrap.) | time ratio vs DBM, median "
-        "[per-repeat range] | target | time ratio, best | target | peak MiB | memory ratio "
-        "| target |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "[per-repeat range] | target | time ratio, best | target | CPU-time ratio, median "
+        "(best) | peak MiB | memory ratio | target |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, m in models.items():
         t, mem = m["train"], m["memory"]
@@ -749,13 +791,18 @@ def markdown(rep: dict) -> str:
         )
         if name in ratios:
             et, pm = ratios[name]["epoch_time"], ratios[name]["peak_memory"]
+            cpu = et.get("cpu")
+            cpu = "-" if cpu is None else f"{cpu['value']:.3f} ({cpu['best']:.3f})"
             row += (
                 f"{et['value']:.3f} [{et['min']:.3f}, {et['max']:.3f}] | {met(et['met'])} | "
-                f"{et['best']:.3f} | {met(et['met_best'])} | "
+                f"{et['best']:.3f} | {met(et['met_best'])} | {cpu} | "
                 f"{mem['peak_delta_bytes'] / mib:.1f} | {pm['value']:.3f} | {met(pm['met'])} |"
             )
         else:
-            row += f"1 (base) | - | 1 (base) | - | {mem['peak_delta_bytes'] / mib:.1f} | 1 | - |"
+            row += (
+                f"1 (base) | - | 1 (base) | - | 1 (base) | {mem['peak_delta_bytes'] / mib:.1f} "
+                f"| 1 | - |"
+            )
         lines.append(row)
     lines += [
         "",
@@ -869,6 +916,26 @@ def markdown(rep: dict) -> str:
         "`report.json`. The models are interleaved so that machine noise hits all alike; the "
         "per-repeat ratio range shows its size.",
     ]
+    if rep.get("first_step"):
+        lines += [
+            "",
+            "## Compile time (the untimed first step of each compiled model, inductor cache "
+            + ("cold" if rep.get("cold_cache") else "as found")
+            + ")",
+            "",
+            "Inductor compiles in worker processes: the wall time holds the compile, the "
+            "process CPU time mostly not.",
+            "",
+            "| model | first step s (CPU s) | minus the median step: s (CPU s) |",
+            "|---|---|---|",
+        ]
+        for name, w in rep["first_step"].items():
+            t = models[name]["train"]
+            cpu_step = statistics.median(t["cpu_s"]) / s["steps"]
+            lines.append(
+                f"| {name} | {w['wall_s']:.2f} ({w['cpu_s']:.2f}) | "
+                f"{w['wall_s'] - t['median_step_s']:.2f} ({w['cpu_s'] - cpu_step:.2f}) |"
+            )
     return "\n".join(lines)
 
 
@@ -877,7 +944,8 @@ def memory_only(args) -> None:
     FLOP counts there are kept (and the report says so)."""
     torch.set_num_threads(args.threads)
     out = args.out
-    rep = json.loads((out / "report.json").read_text())
+    stem = STEM_COMPILE if args.compile else STEM
+    rep = json.loads((out / f"{stem}.json").read_text())
     s = rep["settings"]
     mine = {"hidden": args.hidden, "batch_size": args.batch_size, "mem_steps": args.mem_steps}
     mine["model_options"] = model_options(args)
@@ -889,7 +957,7 @@ def memory_only(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data_file = Path(tmp) / "data.pt"
         torch.save(data[: args.mem_steps * args.batch_size].clone(), data_file)
-        for name in MODELS:
+        for name in rep["models"]:
             mem = measure_memory(name, args, mine["model_options"], data_file)
             rep["models"][name]["memory"] = mem
             print(f"memory {name}: {mem['peak_delta_bytes'] / 2**20:.1f} MiB", flush=True)
@@ -898,27 +966,34 @@ def memory_only(args) -> None:
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "loadavg": [load0[0], os.getloadavg()[0]],
     }
-    write(derive(rep), out)
+    write(derive(rep), out, stem)
 
 
-def render_only(out: Path) -> None:
-    """Recompute the derived figures of ``out/report.json`` and rewrite both reports."""
-    rep = json.loads((out / "report.json").read_text())
+def render_only(out: Path, stem: str = STEM) -> None:
+    """Recompute the derived figures of ``out/<stem>.json`` and rewrite both reports."""
+    rep = json.loads((out / f"{stem}.json").read_text())
     rep["rendered"] = {
         "command": shlex.join([sys.executable, *sys.argv]),
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
-    write(derive(rep), out)
+    write(derive(rep), out, stem)
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    # A fresh inductor cache for a --compile run, so that the compile time it reports is a cold
+    # compile's; set first (importing the data loaders sets torch's default folder).
+    args.cold_cache = False
+    if args.compile and args.memory_child is None and not args.render_only:
+        if "TORCHINDUCTOR_CACHE_DIR" not in os.environ:
+            os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="qdoem_inductor_")
+            args.cold_cache = True
     if args.memory_child is not None:
         print(json.dumps(memory_child(json.loads(args.memory_child))))
     elif args.memory_only:
         memory_only(args)
     elif args.render_only:
-        render_only(args.out)
+        render_only(args.out, STEM_COMPILE if args.compile else STEM)
     else:
         run(args)
 

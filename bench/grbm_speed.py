@@ -18,12 +18,20 @@ exactness). Structure as ``bench/dbm_speed.py``:
   shared its cores with another process; the report says which.
 - **Peak memory.** One subprocess per model (run side by side after the timing; RSS is per
   process) trains ``--mem-steps`` steps: ``VmHWM`` (reset via ``/proc/self/clear_refs``) minus
-  ``VmRSS`` just before the model is built, after the imports, the data and one step of a tiny
-  model of the same class; glibc's mmap threshold fixed so freed tensors leave the RSS.
+  ``VmRSS`` just before the model is built, after the imports, the data and one step of the
+  same model (a warm-up, freed before the baseline; it compiles with ``compile=True``); glibc's
+  mmap threshold fixed so freed tensors leave the RSS.
 - **Profile.** ``torch.profiler`` on one more step of each model: self CPU time in matmuls,
   random draws and the rest (elementwise: closed forms, MH weight, ...), and the top ops.
 - **Per sweep.** Process CPU time of 20 Gibbs sweeps of each model's training chain, split
   into its pieces (matmuls, draws, the exact chain's terms, MH weight and bookkeeping).
+- **``--compile``.** Adds ``GRBM compiled`` and ``QGRBM compiled`` (``compile=True``: the
+  fused kernels of :mod:`qdoem.sampling.fused`) to the same interleaved rounds, and drops
+  ``QGRBM plain``; ``QGRBM compiled`` is compared with ``GRBM compiled`` (both compiled the same
+  way) and the compiled GRBM with the eager one. The warm-up step, which compiles the kernels,
+  is untimed; its time is reported separately (first step minus the median step), with
+  inductor's cache in a fresh folder so that it is a cold compile. Written to
+  ``report_compile.{md,json}`` beside the eager report.
 
 Usage::
 
@@ -31,6 +39,7 @@ Usage::
     python bench/grbm_speed.py --quick --out /tmp/q     # smoke: 64 hidden, cd_k 5, seconds
     python bench/grbm_speed.py --render-only            # re-derive results/grbm_speed/report.*
     python bench/grbm_speed.py --threads 1 --memory-only  # peak memory only, into that report
+    python bench/grbm_speed.py --threads 1 --compile    # eager and compiled, report_compile.md
 """
 
 from __future__ import annotations
@@ -54,7 +63,16 @@ TARGET = 1.10  # issue 11: QGRBM / GRBM at most this, in epoch time and in peak 
 N_TRAIN = 60000  # Fashion-MNIST training images: one epoch
 #: Row name -> (config model, sampler). The target applies to "QGRBM"; "QGRBM plain" is a reference.
 MODELS = {"GRBM": ("grbm", "exact"), "QGRBM": ("qgrbm", "exact"), "QGRBM plain": ("qgrbm", "plain")}
+#: With --compile: row name -> (config model, sampler, compile).
+COMPILE_MODELS = {
+    "GRBM": ("grbm", "exact", False),
+    "QGRBM": ("qgrbm", "exact", False),
+    "GRBM compiled": ("grbm", "exact", True),
+    "QGRBM compiled": ("qgrbm", "exact", True),
+}
 BASE, CONTENDED = "GRBM", 0.9
+#: The row each row is compared with (BASE where not named): compiled with compiled.
+BASES = {"QGRBM compiled": "GRBM compiled"}
 MATMUL = {"aten::addmm", "aten::mm", "aten::bmm", "aten::addmv", "aten::mv"}
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 SIZES = ("hidden", "batch_size", "cd_k", "steps", "repeats", "mem_steps")
@@ -78,6 +96,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         action="store_true",
         help="measure peak memory only and replace it in --out/report.json (timings kept)",
     )
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="also the compiled models (compile=True), side by side; report_compile.{md,json}",
+    )
     p.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     for key, value in zip(SIZES, QUICK if args.quick else FULL, strict=True):
@@ -94,11 +117,17 @@ def configs(args) -> dict[str, dict]:
     from qdoem.experiment import resolve_config
 
     over = dict(n_hidden=args.hidden, batch_size=args.batch_size, cd_k=args.cd_k, seed=args.seed)
+    rows = (
+        COMPILE_MODELS
+        if getattr(args, "compile", False)
+        else {name: (*spec, False) for name, spec in MODELS.items()}
+    )
     return {
         name: resolve_config(
-            CONFIGS / f"{model}_fashion_mnist_reduced.toml", {**over, "sampler": sampler}
+            CONFIGS / f"{model}_fashion_mnist_reduced.toml",
+            {**over, "sampler": sampler, **({"compile": True} if compiled else {})},
         )
-        for name, (model, sampler) in MODELS.items()
+        for name, (model, sampler, compiled) in rows.items()
     }
 
 
@@ -143,8 +172,10 @@ def memory_child(spec: dict) -> dict:
     torch.set_num_threads(spec["threads"])
     data = torch.load(spec["data"], weights_only=True)
     cfg = spec["config"]
-    tiny = {**cfg, "n_hidden": 8, "batch_size": 8, "cd_k": 1}
-    build(tiny, data.shape[1])[1].train_epoch(data[:8])  # one-time set-up, before the baseline
+    # One-time set-up before the baseline: one step of the same model on the first batch (with
+    # compile=True it compiles every kernel at the measured sizes: a kernel traced at other
+    # sizes can be guarded on them and compile again inside the measured steps).
+    build(cfg, data.shape[1])[1].train_epoch(data[: cfg["batch_size"]])
     gc.collect()
     with open("/proc/self/clear_refs", "w") as fh:
         fh.write("5")  # reset VmHWM (Linux >= 4.0)
@@ -223,8 +254,18 @@ def sweep_breakdown(cfg: dict, n_sweeps: int = 20) -> dict:
 
         return call
 
-    patches = [(qubit, "chain_terms", "chain terms"), (qubit, "log_diagonal_ratio", "MH weight")]
-    patches += [(kernels, "_keep", "keep"), (kernels, "_accept", "accept")]
+    if cfg.get("compile"):
+        import qdoem.sampling.fused as fused
+
+        # The compiled sweep's pieces: one fused call for the chain terms and the MH weight
+        # ("fused move"), the kept rows ("keep"), chain terms where none are kept. (The eager
+        # functions are not wrapped here: the compiled code traces them.)
+        patches = [(fused, "move_terms", "fused move"), (fused, "keep_rows", "keep")]
+        patches += [(fused, "chain_terms", "chain terms")]
+    else:
+        patches = [(qubit, "chain_terms", "chain terms")]
+        patches += [(qubit, "log_diagonal_ratio", "MH weight")]
+        patches += [(kernels, "_keep", "keep"), (kernels, "_accept", "accept")]
     saved = [(mod, name, getattr(mod, name)) for mod, name, _ in patches]
     try:
         for mod, name, piece in patches:
@@ -255,6 +296,7 @@ def sweep_breakdown(cfg: dict, n_sweeps: int = 20) -> dict:
 
 def run(args) -> None:
     torch.set_num_threads(args.threads)
+    cold = args.cold_cache
     cfgs, load0 = configs(args), os.getloadavg()
     data, what = load_data(args)
     train = data[: args.steps * args.batch_size]
@@ -263,8 +305,11 @@ def run(args) -> None:
         f" steps x {args.repeats} repeats, {torch.get_num_threads()} threads",
         flush=True,
     )
-    for name, cfg in cfgs.items():  # warm-up, untimed: one step
-        print(f"warm-up {name}: {timed(cfg, train[: args.batch_size])['wall_s']:.2f} s", flush=True)
+    warmup = {}
+    for name, cfg in cfgs.items():  # warm-up, untimed: one step (it compiles, with compile=True)
+        w = timed(cfg, train[: args.batch_size])
+        warmup[name] = {"wall_s": w["wall_s"], "cpu_s": w["cpu_s"]}
+        print(f"warm-up {name}: {w['wall_s']:.2f} s (cpu {w['cpu_s']:.2f})", flush=True)
     runs: dict[str, list] = {name: [] for name in cfgs}
     names = list(cfgs)
     for r in range(args.repeats):
@@ -288,6 +333,9 @@ def run(args) -> None:
         "loadavg_start": load0,
         "loadavg_end": os.getloadavg(),
         "quick": args.quick,
+        "compile": args.compile,
+        "cold_cache": cold,
+        "warmup": warmup,
         "data": what,
         "settings": {
             k: getattr(args, k)
@@ -298,14 +346,15 @@ def run(args) -> None:
             for n in cfgs
         },
     }
-    write(derive(rep), args.out)
+    write(derive(rep), args.out, STEM_COMPILE if args.compile else STEM)
 
 
 def memory_only(args) -> None:
     """Measure the peak memory again and replace it in ``--out/report.json``; the timings,
     profiles and per-sweep figures there are kept (and the report says so)."""
     torch.set_num_threads(args.threads)
-    rep = json.loads((args.out / "report.json").read_text())
+    stem = STEM_COMPILE if args.compile else STEM
+    rep = json.loads((args.out / f"{stem}.json").read_text())
     keys = ("hidden", "batch_size", "cd_k", "mem_steps", "seed")
     mine = {k: getattr(args, k) for k in keys}
     theirs = {k: rep["settings"][k] for k in keys}
@@ -321,7 +370,7 @@ def memory_only(args) -> None:
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "loadavg": [load0[0], os.getloadavg()[0]],
     }
-    write(derive(rep), args.out)
+    write(derive(rep), args.out, stem)
 
 
 def ratio(num: list[float], den: list[float]) -> dict:
@@ -342,15 +391,21 @@ def derive(rep: dict) -> dict:
         m["median_cpu_step_s"] = statistics.median(cpu) / s["steps"]
         m["epoch_s"] = m["median_step_s"] * N_TRAIN / s["batch_size"]
         m["contended"] = [c < CONTENDED * rep["threads"] for c in cores]
-    base = rep["models"][BASE]
     rep["ratios"] = {}
     for name, m in rep["models"].items():
+        if "warmup" in rep and rep["models"][name]["runs"]:
+            w = rep["warmup"][name]
+            m["first_step_extra_s"] = w["wall_s"] - m["median_step_s"]
+            m["first_step_extra_cpu_s"] = w["cpu_s"] - m["median_cpu_step_s"]
         if name != BASE:
+            base_name = BASES.get(name, BASE)
+            base = rep["models"][base_name]
             mem = m["memory"]["peak_delta_bytes"] / base["memory"]["peak_delta_bytes"]
             proc = m["memory"]["peak_bytes"] / base["memory"]["peak_bytes"]
             t, c = ratio(m["wall_s"], base["wall_s"]), ratio(m["cpu_s"], base["cpu_s"])
             met = {"time_met": t["median"] <= TARGET, "memory_met": mem <= TARGET}
             rep["ratios"][name] = {
+                "base": base_name,
                 "time": t,
                 "cpu_time": c,
                 "memory": mem,
@@ -389,6 +444,16 @@ def markdown(rep: dict) -> str:
         ]
     if rep["quick"]:
         lines += ["", "**Quick (smoke) run: small sizes, not the issue's measurement.**"]
+    if rep.get("compile"):
+        lines += [
+            "",
+            "**Compiled mode** (`--compile`): rows `... compiled` are built with `compile=True` "
+            "(torch.compile fuses the elementwise pieces of each sweep: the exact chain's MH "
+            "move, the kept rows, the draws' compare/affine maps; matmuls and random draws "
+            "eager). `QGRBM compiled` is compared with `GRBM compiled`, every other row with "
+            "the eager `GRBM` (column `vs`). The compiled rows' warm-up step compiles the "
+            "kernels and is not timed; see 'Compile time' below.",
+        ]
     lines += [
         "",
         f"Target: QGRBM (exact sampler) / GRBM <= {rep['target']:.2f} in epoch time and in "
@@ -403,10 +468,10 @@ def markdown(rep: dict) -> str:
         f"target's figure); process peak: that process's whole RSS high-water mark (torch "
         f"runtime and {s['mem_steps']} batches of data included, not the full data set).",
         "",
-        "| model | s/step median [min, max] | CPU s/step | epoch s | time ratio median [range] "
-        "| best | CPU ratio | target (time) | peak MiB | memory ratio | target (memory) "
+        "| model | s/step median [min, max] | CPU s/step | epoch s | vs | time ratio median "
+        "[range] | best | CPU ratio | target (time) | peak MiB | memory ratio | target (memory) "
         "| process peak MiB (ratio) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, m in models.items():
         row = (
@@ -419,12 +484,13 @@ def markdown(rep: dict) -> str:
             r = ratios[name]
             t, c = r["time"], r["cpu_time"]
             row += (
+                f"{r.get('base', BASE)} | "
                 f"{t['median']:.3f} [{t['min']:.3f}, {t['max']:.3f}] | {t['best']:.3f} | "
                 f"{c['median']:.3f} | {met(r['time_met'])} | {mib:.1f} | {r['memory']:.3f} | "
                 f"{met(r['memory_met'])} | {whole} ({r['process_memory']:.3f}) |"
             )
         else:
-            row += f"1 (base) | 1 | 1 | - | {mib:.1f} | 1 | - | {whole} (1) |"
+            row += f"- | 1 (base) | 1 | 1 | - | {mib:.1f} | 1 | - | {whole} (1) |"
         lines.append(row)
     flagged = [
         f"{n} repeat {k + 1} ({c:.2f})"
@@ -455,45 +521,74 @@ def markdown(rep: dict) -> str:
             f"{p['ms']['rng']:.0f} | {p['ms']['other']:.0f} | {p['total_ms']:.0f} | "
             f"{top} |"
         )
+    if rep.get("compile") and "warmup" in rep:
+        lines += [
+            "",
+            "## Compile time (the untimed warm-up step, one per model, inductor cache "
+            + ("cold" if rep.get("cold_cache") else "as found")
+            + ")",
+            "",
+            "| model | warm-up step s (CPU s) | minus the median step: s (CPU s) |",
+            "|---|---|---|",
+        ]
+        for name, m in models.items():
+            w = rep["warmup"][name]
+            lines.append(
+                f"| {name} | {w['wall_s']:.2f} ({w['cpu_s']:.2f}) | "
+                f"{m['first_step_extra_s']:.2f} ({m['first_step_extra_cpu_s']:.2f}) |"
+            )
     if all("sweep_ms" in m for m in models.values()):
         pieces = ["fields", "hidden draw", "visible draw", "chain terms", "MH weight", "keep"]
         pieces += ["accept", "other"]
-        base = models[BASE]["sweep_ms"]["total"]
+        if rep.get("compile"):
+            pieces.insert(5, "fused move")
         lines += [
             "",
             "## Per Gibbs sweep (process CPU ms; 20 sweeps of the training chain at the "
             "initial parameters, pieces timed by wrapping them)",
             "",
-            "| model | total (ratio) | " + " | ".join(pieces) + " |",
+            "| model | total (ratio vs its `vs` row) | " + " | ".join(pieces) + " |",
             "|---|---|" + "---|" * len(pieces),
         ]
         for name, m in models.items():
             b = m["sweep_ms"]
+            base = models[BASES.get(name, BASE)]["sweep_ms"]["total"]
             cells = " | ".join(f"{b[p]:.2f}" if p in b else "-" for p in pieces)
             lines.append(f"| {name} | {b['total']:.2f} ({b['total'] / base:.3f}) | {cells} |")
     lines += ["", "Raw timings, memory and profiles are in `report.json`."]
     return "\n".join(lines)
 
 
-def write(rep: dict, out: Path) -> None:
+STEM, STEM_COMPILE = "report", "report_compile"
+
+
+def write(rep: dict, out: Path, stem: str = STEM) -> None:
     from qdoem.io import atomic_write_text
 
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "report.json", json.dumps(rep, indent=2) + "\n")
-    atomic_write_text(out / "report.md", markdown(rep) + "\n")
-    print("\n" + markdown(rep) + f"\n\nwrote {out / 'report.md'} and {out / 'report.json'}")
+    atomic_write_text(out / f"{stem}.json", json.dumps(rep, indent=2) + "\n")
+    atomic_write_text(out / f"{stem}.md", markdown(rep) + "\n")
+    print("\n" + markdown(rep) + f"\n\nwrote {out / stem}.md and {out / stem}.json")
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    # A fresh inductor cache for a --compile run, so that the compile time it reports is a cold
+    # compile's; set first (importing the data loaders sets torch's default folder).
+    args.cold_cache = False
+    if args.compile and args.memory_child is None and not args.render_only:
+        if "TORCHINDUCTOR_CACHE_DIR" not in os.environ:
+            os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="qdoem_inductor_")
+            args.cold_cache = True
     if args.memory_child is not None:
         print(json.dumps(memory_child(json.loads(args.memory_child))))
     elif args.memory_only:
         memory_only(args)
     elif args.render_only:
-        rep = json.loads((args.out / "report.json").read_text())
+        stem = STEM_COMPILE if args.compile else STEM
+        rep = json.loads((args.out / f"{stem}.json").read_text())
         rep["rendered"] = shlex.join([sys.executable, *sys.argv])
-        write(derive(rep), args.out)
+        write(derive(rep), args.out, stem)
     else:
         run(args)
 

@@ -137,6 +137,14 @@ _FLAGS: list[tuple[str, dict]] = [
             "gather-sums (sparse; faster on sparse data such as binarized MNIST)",
         },
     ),
+    (
+        "--compile",
+        {
+            "action": "store_true",
+            "help": "fused kernels for the chains' elementwise work (torch.compile; needs a C++ "
+            "compiler on the CPU); equal to the eager chains up to float rounding",
+        },
+    ),
     ("--run-dir", {"help": "run directory (default runs/<model>_<dataset>_s<seed>)"}),
     (
         "--backend",

@@ -22,9 +22,14 @@ def bernoulli_sample(p: Tensor, generator: torch.Generator) -> Tensor:
     """{0,1} draws with ``P(1) = p``, in ``p``'s dtype: ``u < p`` with ``u ~ U[0, 1)``.
 
     Written as an in-place compare on the uniform draws: the same values as ``(u < p).to(dtype)``
-    without the bool temporary and the cast (this is on the training hot path).
+    without the bool temporary and the cast (this is on the training hot path). Inside a
+    compiled sweep (``compile=True``, :mod:`qdoem.sampling.fused`) the compare is the compiled
+    one, on the same uniforms: the same values.
     """
-    return torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype).lt_(p)
+    from qdoem.sampling import fused  # here, not at import: qdoem.sampling imports the layers
+
+    u = torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype)
+    return fused.bernoulli(u, p) if fused.active() else u.lt_(p)
 
 
 class BernoulliLayer(Layer):

@@ -54,8 +54,12 @@ class GaussianLayer(Layer):
         return {"mean": field, "var": torch.exp(params["log_var"]).expand_as(field)}
 
     def sample(self, stats: Stats, generator: torch.Generator) -> Tensor:
+        from qdoem.sampling import fused  # here, not at import: qdoem.sampling imports layers
+
         mean = stats["mean"]
         noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+        if fused.active():  # a compiled sweep (compile=True): the same normals, one fused pass
+            return fused.gaussian(noise, stats["var"], mean)
         return noise.mul_(stats["var"].sqrt()).add_(mean)
 
     def entropy(self, field: Tensor, params: Params) -> Tensor:

@@ -44,6 +44,7 @@ __all__ = [
     "log_diagonal",
     "log_diagonal_field_grad",
     "log_diagonal_ratio",
+    "log_diagonal_ratio_units",
     "log_partition",
     "occupation",
     "occupation_and_transverse",
@@ -201,7 +202,11 @@ def chain_terms(c: Tensor, gamma: Tensor) -> ChainTerms:
 
 def _sum_log_unit_half(t: Tensor) -> Tensor:
     """``sum log t`` over the last axis for ``t`` in ``[1/2, 1]``: the log of products of 64
-    factors (each at least ``2^-64``, far inside every float range), summed."""
+    factors (each at least ``2^-64``, far inside every float range), summed. Inside
+    ``torch.compile`` (:mod:`qdoem.sampling.fused`) the sum of the logs: in a fused loop a log
+    per element costs no extra pass, and a dynamic-width reshape does not lower."""
+    if torch.compiler.is_compiling():
+        return t.log().sum(-1)
     n = t.shape[-1]
     m = n - n % 64
     out = t[..., :m].unflatten(-1, (-1, 64)).prod(-1).log_().sum(-1)
@@ -497,16 +502,37 @@ def log_diagonal_ratio(
     out = c_old.new_empty(shape[:1]) if blocked else None
     for i in range(0, shape[0], rows) if blocked else (0,):
         b = slice(i, i + rows) if blocked else ...
-        zb, cn, co = z[b], c_new[b], c_old[b]
-        buf = torch.lerp(old.p0[b], old.p1[b], zb)
-        ratio = torch.lerp(new.p0[b], new.p1[b], zb).div_(buf).log_()
-        ratio.add_(torch.clamp(cn, min=0.0, out=buf))
-        ratio.sub_(torch.clamp(co, min=0.0, out=buf))
-        ratio.addcmul_(torch.sub(cn, co, out=buf), zb, value=-1.0)
+        ratio = log_diagonal_ratio_units(
+            c_old[b], c_new[b], z[b], old.p0[b], old.p1[b], new.p0[b], new.p1[b]
+        )
         if not blocked:  # other shapes (broadcast): one block
             return ratio.sum(-1).add_(new.log_z_rest).sub_(old.log_z_rest)
         torch.sum(ratio, -1, out=out[b])
     return out.add_(new.log_z_rest).sub_(old.log_z_rest)
+
+
+def log_diagonal_ratio_units(
+    c_old: Tensor,
+    c_new: Tensor,
+    z: Tensor,
+    old_p0: Tensor,
+    old_p1: Tensor,
+    new_p0: Tensor,
+    new_p1: Tensor,
+) -> Tensor:
+    """The per-unit terms of :func:`log_diagonal_ratio`, before the row sums and the
+    ``log_z_rest`` difference (a new tensor; the inputs are not changed).
+
+    ``log P(z|c_new)/P(z|c_old) + max(c_new, 0) - max(c_old, 0) - z (c_new - c_old)``, with
+    ``P(z|c)`` selected exactly by ``lerp(p0, p1, z)`` from the :class:`ChainTerms`. A pure
+    elementwise function: the eager move runs it on blocks of rows, and the opt-in compiled
+    move (:mod:`qdoem.sampling.fused`) fuses it with :func:`chain_terms`.
+    """
+    buf = torch.lerp(old_p0, old_p1, z)
+    ratio = torch.lerp(new_p0, new_p1, z).div_(buf).log_()
+    ratio.add_(torch.clamp(c_new, min=0.0, out=buf))
+    ratio.sub_(torch.clamp(c_old, min=0.0, out=buf))
+    return ratio.addcmul_(torch.sub(c_new, c_old, out=buf), z, value=-1.0)
 
 
 def twin_log_ratio(c: Tensor, gamma: Tensor) -> Tensor:

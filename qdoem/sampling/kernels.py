@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import Tensor
 
+from qdoem.sampling import fused
 from qdoem.sampling.state import ChainState
 
 __all__ = ["EXACT_SAMPLERS", "SAMPLERS", "check_sampler", "sweep"]
@@ -50,8 +51,17 @@ def sweep(
     generator: torch.Generator,
     clamped: Iterable[int] = (),
 ) -> None:
-    """Advance every chain of ``state`` by one sweep of the kernel ``sampler``, in place."""
-    SAMPLERS[check_sampler(sampler)](model, state, estimator, generator, frozenset(clamped))
+    """Advance every chain of ``state`` by one sweep of the kernel ``sampler``, in place.
+
+    A model built with ``compile=True`` sweeps with the fused kernels of
+    :mod:`qdoem.sampling.fused` (the same draws from ``generator``, equal up to rounding).
+    """
+    kernel = SAMPLERS[check_sampler(sampler)]
+    if getattr(model, "compile", False):
+        with fused.enabled():
+            kernel(model, state, estimator, generator, frozenset(clamped))
+    else:
+        kernel(model, state, estimator, generator, frozenset(clamped))
 
 
 def check_sampler(sampler: str) -> str:
@@ -113,7 +123,15 @@ def _keep(accepted: Tensor, new: Tensor, old: Tensor) -> Tensor:
 _MOVE_BLOCK = 65536
 
 
-def _block_rows(widths: list[int]) -> int:
+#: The same for the compiled move (:mod:`qdoem.sampling.fused`): it holds three block-sized
+#: tensors (the proposal's field and outcome probabilities), the eager one about five (with
+#: ``chain_terms``' and ``log_diagonal_ratio``'s scratch buffers), so blocks twice as large hold
+#: about as much; larger blocks make the field's matmul more efficient (measured in
+#: ``results/grbm_speed/NOTES.md``).
+_FUSED_MOVE_BLOCK = 2 * _MOVE_BLOCK
+
+
+def _block_rows(widths: list[int], block: int = _MOVE_BLOCK) -> int:
     """Rows per block of an MH move: about ``_MOVE_BLOCK`` elements of the widest neighbour, and
     a multiple of 64 elements of every neighbour. Torch's CPU elementwise loops run whole
     vectors and then a scalar tail, whose values can differ in the last bit (sigmoid); with
@@ -122,7 +140,7 @@ def _block_rows(widths: list[int]) -> int:
     align = 1
     for w in widths:
         align = math.lcm(align, 64 // math.gcd(max(1, w), 64))
-    rows = _MOVE_BLOCK // max(1, *widths)
+    rows = block // max(1, *widths)
     return max(align, rows - rows % align)
 
 
@@ -151,6 +169,10 @@ def _mh_update(
     same product on its rows (on the CPU's BLAS checked equal to the whole-batch product by
     ``tests/models/test_peak_memory_layout.py``). The uniforms of the MH tests are drawn for
     the whole batch first, from the stream position of one draw after the weights.
+
+    Inside a compiled sweep (``compile=True``, :mod:`qdoem.sampling.fused`) each block runs two
+    compiled loops per neighbour (the proposal's terms with its MH weight; the kept rows), in
+    blocks of ``_FUSED_MOVE_BLOCK`` elements; the same draws, equal to rounding.
     """
     layer = model.layers[k]
     old = state.values[k]
@@ -167,8 +189,29 @@ def _mh_update(
         state.stats.pop(q, None)
         moves.append((q, state.field(model, q), state.terms.get(q)))
     accepted = torch.empty(batch, dtype=torch.bool, device=old.device)
-    rows = _block_rows([c_old.shape[-1] for _, c_old, _ in moves])
+    widths = [c_old.shape[-1] for _, c_old, _ in moves]
+    rows = _block_rows(widths, _FUSED_MOVE_BLOCK if fused.active() else _MOVE_BLOCK)
     kept: dict[int, tuple[Tensor, ...] | None] = {q: old_terms for q, _, old_terms in moves}
+    if fused.active():
+        _fused_blocks(model, state, moves, values, log_u, accepted, kept, rows)
+    else:
+        _eager_blocks(model, state, moves, values, log_u, accepted, kept, rows)
+    state.count_mh(accepted)
+    # Layer k's own cached statistics (the proposal law) stay valid: its neighbours are unchanged.
+    if fused.active():
+        fused.keep_rows(~accepted, (old,), (proposal,))  # over the proposal, as _keep
+        state.set_value(k, proposal)
+    else:
+        state.set_value(k, _keep(accepted.to(proposal.dtype)[:, None], proposal, old))
+    for q, c_kept, _ in moves:
+        state.fields[q] = c_kept
+        if kept[q] is not None:
+            state.terms[q] = kept[q]
+
+
+def _eager_blocks(model, state, moves, values, log_u, accepted, kept, rows) -> None:
+    """The blocks of :func:`_mh_update`, eager: weights, decisions, kept rows."""
+    batch = log_u.shape[0]
     for i in range(0, batch, rows):
         b = slice(i, i + rows)
         values_b = [None if x is None else x[b] for x in values]
@@ -197,14 +240,39 @@ def _mh_update(
             for out, o, n in zip(kept[q], old_b, new_b, strict=True):
                 out[b] = _keep(w, n, o)  # over n, then into the kept rows (o's own when cached)
         del block
-    state.count_mh(accepted)
-    w = accepted.to(proposal.dtype)[:, None]
-    # Layer k's own cached statistics (the proposal law) stay valid: its neighbours are unchanged.
-    state.set_value(k, _keep(w, proposal, old))
-    for q, c_kept, _ in moves:
-        state.fields[q] = c_kept
-        if kept[q] is not None:
-            state.terms[q] = kept[q]
+
+
+def _fused_blocks(model, state, moves, values, log_u, accepted, kept, rows) -> None:
+    """The blocks of :func:`_mh_update` with the compiled kernels of :mod:`qdoem.sampling.fused`
+    (quantum neighbours): per neighbour one fused loop for the proposal's chain terms and its
+    MH weight, then one for the kept rows of its field and terms, written in place."""
+    batch = log_u.shape[0]
+    for i in range(0, batch, rows):
+        b = slice(i, i + rows)
+        values_b = [None if x is None else x[b] for x in values]
+        log_alpha = None
+        block = []
+        for q, c_old, old_terms in moves:
+            params = model.layer_params(q)
+            old_b = _rows(old_terms, b)
+            if old_b is None:
+                old_b = fused.chain_terms(c_old[b], params["gamma"])
+            c_new = model.field(q, values_b)
+            term, new_b = fused.move_terms(
+                c_old[b], c_new, params["gamma"], state.values[q][b], old_b
+            )
+            log_alpha = term if log_alpha is None else log_alpha + term
+            block.append((q, c_old, c_new, old_b, new_b))
+        acc_b = log_u[b].to(log_alpha.dtype) < log_alpha
+        accepted[b] = acc_b
+        for (q, c_old, c_new, old_b, new_b), (_, _, old_terms) in zip(block, moves, strict=True):
+            if old_terms is not None:  # in place over the cached field and terms
+                fused.keep_rows(acc_b, (c_new, *new_b), (c_old[b], *old_b))
+                continue
+            if kept[q] is None:  # the old terms were not cached: full buffers for the kept ones
+                kept[q] = type(new_b)(*(t.new_empty((batch, *t.shape[1:])) for t in new_b))
+            fused.keep_rows(acc_b, (c_new,), (c_old[b],), new_b, old_b, _rows(kept[q], b))
+        del block
 
 
 # ---------------------------------------------------------------------- kernels

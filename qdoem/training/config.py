@@ -146,6 +146,12 @@ class TrainConfig:
         model starts from its random initialisation.
     pretrain_learning_rate : float or None
         Constant learning rate of the pre-training stages (None: ``learning_rate``).
+    compile : bool
+        Opt-in fused kernels (``torch.compile``) for the elementwise pieces of every sweep: the
+        exact chain's MH move (outcome probabilities, MH weight, kept rows) and each layer's
+        draw; matmuls and random draws stay eager (:mod:`qdoem.sampling.fused`). The model's
+        constructor argument of that name; equal to the eager chain up to float rounding.
+        Needs a C++ compiler (CPU) or Triton (CUDA). Default False (eager).
     """
 
     epochs: int = 10
@@ -177,6 +183,7 @@ class TrainConfig:
     track_nll: int = 16
     pretrain_epochs: int = 0
     pretrain_learning_rate: float | None = None
+    compile: bool = False
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "cd_k", "m_steps"):
@@ -261,7 +268,7 @@ class TrainConfig:
             raise ConfigError(f"shots must be a positive integer or None, got {self.shots!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"seed must be a non-negative int, got {self.seed!r}")
-        for name in ("persistent", "init_visible_from_data"):
+        for name in ("persistent", "init_visible_from_data", "compile"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if isinstance(self.track_nll, bool) or not isinstance(self.track_nll, int):
