@@ -86,6 +86,7 @@ VARIANTS = {
 DBM_VARIANTS = {
     "dbm": {"config": "configs/dbm_mnist.toml"},
     "qidbm": {"config": "configs/qidbm_mnist.toml"},
+    "qidbm-h2": {"config": "configs/qidbm_mnist.toml", "quantum_layers": [2]},
 }
 #: Experiment 3: variant -> its config file (Liao et al.'s recipe; the QGRBM adds only Gamma).
 GRBM_VARIANTS = {
@@ -158,6 +159,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=None, help="the config files' by default")
     p.add_argument("--cd-k", type=int, default=None, help="qgrbm-grbm only (config's: 100)")
     p.add_argument("--gamma-init", type=float, default=0.5)
+    p.add_argument(
+        "--learning-rate", type=float, default=None,
+        help="qidbm-dbm only: override the config files' (same for every variant)",
+    )  # fmt: skip
+    p.add_argument("--momentum", type=float, default=None, help="qidbm-dbm only (as above)")
     p.add_argument("--limit", type=int, default=None, help="first N training images")
     p.add_argument("--snapshot-every", type=int, default=5)
     p.add_argument("--fid", choices=["auto", "inception", "domain"], default="auto")
@@ -177,6 +183,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--fid-cache", default=None, help="domain classifier cache folder")
     p.add_argument("--classifier-limit", type=int, default=None, help="(smoke runs only)")
     p.add_argument("--report-only", action="store_true", help="rebuild the report from rows")
+    p.add_argument(
+        "--train-only", action="store_true",
+        help="train (or resume) every row's model and stop: no FID, likelihood or report",
+    )  # fmt: skip
     p.add_argument(
         "--quick",
         action="store_true",
@@ -199,6 +209,9 @@ def parse_args(argv=None) -> argparse.Namespace:
             "--raise-points is not for --experiment qidbm-dbm: RAISE does not apply to the DBM "
             "variational bound (no closed-form p*(v) to reverse-anneal)"
         )
+    if args.experiment != "qidbm-dbm" and (args.learning_rate, args.momentum) != (None, None):
+        p.error(f"--learning-rate/--momentum are for --experiment qidbm-dbm ({args.experiment}: "
+                "the recipe's)")  # fmt: skip
     if args.cd_k is not None and args.experiment != "qgrbm-grbm":
         p.error(f"--cd-k is for --experiment qgrbm-grbm ({args.experiment}: the recipe's)")
     args.variants = args.variants or list(exp["variants"])
@@ -220,6 +233,9 @@ def settings(args) -> dict:
         from qdoem.metrics.dbm_likelihood import DEFAULT_BASE
 
         bound = {k: getattr(args, k) for k in DBM_BOUND_KEYS if k != "log_z_base"}
+        # Recipe overrides, recorded only when given (rows written before them still match).
+        recipe = {k: getattr(args, k) for k in ("learning_rate", "momentum")}
+        bound |= {k: v for k, v in recipe.items() if v is not None}
         # The AIS base is recorded so that rows from the data base alone (before "both") are
         # recomputed rather than reported beside rows from the new default.
         return (
@@ -278,6 +294,10 @@ def row_config(args, variant: str, seed: int) -> dict:
     run_dir = args.runs / f"{variant}_s{seed}"
     exp = EXPERIMENTS[args.experiment]
     overrides = {"hidden_sizes": [args.n_hidden] * 2, "batch_size": args.batch_size}
+    if args.experiment == "qidbm-dbm":  # the same recipe overrides for every variant
+        overrides |= {"learning_rate": args.learning_rate, "momentum": args.momentum}
+        extra = {k: v for k, v in exp["variants"][variant].items() if k != "config"}
+        overrides |= extra  # qidbm-h2: the quantum layer is h2
     if args.experiment == "qgrbm-grbm":
         overrides = {"n_hidden": args.n_hidden, "batch_size": args.batch_size, "cd_k": args.cd_k}
     if variant != exp["classical"]:
@@ -837,6 +857,24 @@ def main(argv=None) -> None:
     from qdoem.io import atomic_write_text
 
     (args.out / "rows").mkdir(parents=True, exist_ok=True)
+    if args.train_only:
+        from qdoem.experiment import train
+        from qdoem.training import RunDir
+
+        for seed in args.seeds:
+            for variant in args.variants:
+                config = row_config(args, variant, seed)
+                resume = RunDir(Path(config["run_dir"])).has_checkpoint()
+                start = time.perf_counter()
+                trainer = train(
+                    config, resume=resume, progress=False, snapshot_every=args.snapshot_every
+                )
+                print(
+                    f"{variant} s{seed}: trained to epoch {trainer.epoch} in "
+                    f"{time.perf_counter() - start:.0f} s",
+                    flush=True,
+                )
+        return
     if not args.report_only:
         for seed in args.seeds:
             for variant in args.variants:
