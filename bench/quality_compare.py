@@ -169,6 +169,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--fid", choices=["auto", "inception", "domain"], default="auto")
     p.add_argument("--fid-samples", type=int, default=10000)
     p.add_argument("--fid-steps", type=int, default=1000, help="sampler sweeps from noise")
+    p.add_argument(
+        "--fid-local-mode", action="store_true",
+        help="qidbm-dbm: also the final FID of the DBM baseline's image sampler (local mode "
+        "from noise, then one sweep; not a sample of p(v))",
+    )  # fmt: skip
     p.add_argument("--curve-samples", type=int, default=2000, help="FID samples per snapshot")
     p.add_argument("--test-limit", type=int, default=None, help="first N test images (AIS)")
     p.add_argument("--n-chains", type=int, default=100, help="AIS chains per run")
@@ -177,6 +182,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--raise-points", type=int, default=100,
         help="test images given RAISE (not for qidbm-dbm: RAISE does not apply to the bound)",
     )  # fmt: skip
+    p.add_argument(
+        "--reverse-start", choices=["data", "tempering"], default="data",
+        help="qidbm-dbm: where the reverse-AIS check of log Z starts (data rows, or parallel "
+        "tempering along the uniform base's path)",
+    )  # fmt: skip
+    p.add_argument("--pt-replicas", type=int, default=50, help="with --reverse-start tempering")
+    p.add_argument("--pt-steps", type=int, default=500, help="with --reverse-start tempering")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--runs", type=Path, default=Path("runs/quality_compare"))
     p.add_argument("--out", type=Path, default=None, help="default: the experiment's")
@@ -236,6 +248,10 @@ def settings(args) -> dict:
         # Recipe overrides, recorded only when given (rows written before them still match).
         recipe = {k: getattr(args, k) for k in ("learning_rate", "momentum")}
         bound |= {k: v for k, v in recipe.items() if v is not None}
+        if args.fid_local_mode:
+            bound["fid_local_mode"] = True
+        if args.reverse_start != "data":  # the reverse check's start (recorded when not data)
+            bound |= {k: getattr(args, k) for k in ("reverse_start", "pt_replicas", "pt_steps")}
         # The AIS base is recorded so that rows from the data base alone (before "both") are
         # recomputed rather than reported beside rows from the new default.
         return (
@@ -334,6 +350,14 @@ def run_row(args, variant: str, seed: int) -> dict:
     )
     shape = setup[2].image_shape
     save_sample_grid(images[:64], args.out / f"samples_{variant}_s{seed}.png", shape)
+    local = None
+    if getattr(args, "fid_local_mode", False):  # the DBM baseline's image sampler
+        local, local_images = model_fid(
+            model, setup, n_samples=args.fid_samples, steps=1, seed=seed, local=True
+        )
+        name = f"samples_local_{variant}_s{seed}.png"
+        save_sample_grid(local_images[:64], args.out / name, shape)
+        local = local.to_dict()
     curve = []
     for epoch, path in RunDir(run_dir).snapshot_files():
         snap, _ = load_snapshot(path)
@@ -348,14 +372,18 @@ def run_row(args, variant: str, seed: int) -> dict:
     # {0,1} visible: AIS from the training base rate; Gaussian: from N(mu, sigma^2) itself
     base_bias = data_log_odds(train_data) if model.layers[0].binary else None
     if EXPERIMENTS[args.experiment]["likelihood"] == "bound":  # DBM/QiDBM: no RAISE
-        report = likelihood_report(
+        from qdoem.metrics import dbm_log_likelihood_bound
+
+        report = dbm_log_likelihood_bound(
             model,
             test,
-            method="bound",
             n_chains=args.n_chains,
             n_betas=args.n_betas,
             base_bias=base_bias,
             seed=seed,
+            reverse_start=args.reverse_start,
+            pt_replicas=args.pt_replicas,
+            pt_steps=args.pt_steps,
         )
     else:  # AIS/RAISE bracket: one hidden layer
         report = likelihood_report(
@@ -386,6 +414,7 @@ def run_row(args, variant: str, seed: int) -> dict:
         "gamma_mean": last.get("gamma_mean"),
         "accept_rate": last.get("accept_rate"),
         "fid": result.to_dict(),
+        "fid_local_mode": local,
         "fid_curve": curve,
         "likelihood": lk,
         **extra,
@@ -481,6 +510,17 @@ def summarise(rows: list[dict], experiment: str = "qrbm-rbm") -> dict:
             for s in common
         ]
         out["relative_fid_change"][variant] = {"seeds": common, **_stats(changes)}
+        local = [s for s in common if seeds[s].get("fid_local_mode")]
+        local = [s for s in local if classical[s].get("fid_local_mode")]
+        if local:  # the same for the DBM baseline's local-mode image sampler
+            changes = [
+                seeds[s]["fid_local_mode"]["value"] / classical[s]["fid_local_mode"]["value"] - 1
+                for s in local
+            ]
+            out.setdefault("relative_fid_local_mode_change", {})[variant] = {
+                "seeds": local,
+                **_stats(changes),
+            }
         if experiment == "qidbm-dbm":  # B_q - B_classical per seed, where both were measured
             both = [s for s in common if _bound(seeds[s]) is not None]
             both = [s for s in both if _bound(classical[s]) is not None]
@@ -583,6 +623,14 @@ def write_report(args, rows: list[dict], floor: dict | None = None) -> None:
         )
         spread = f", std {100 * c['std']:.1f} points" if c["std"] is not None else ""
         lines.append(f"- {variant}: mean {100 * c['mean']:+.1f}% ({per_seed}{spread})")
+    for variant, c in summary.get("relative_fid_local_mode_change", {}).items():
+        per_seed = ", ".join(
+            f"s{seed}: {100 * x:+.1f}%" for seed, x in zip(c["seeds"], c["values"], strict=True)
+        )
+        spread = f", std {100 * c['std']:.1f} points" if c["std"] is not None else ""
+        lines.append(
+            f"- {variant}, local-mode sampler: mean {100 * c['mean']:+.1f}% ({per_seed}{spread})"
+        )
     note = (
         "Literature anchor (Salakhutdinov & Murray 2008, 500 hidden units, AIS): "
         + ", ".join(f"{k} {v}" for k, v in LITERATURE.items())
@@ -695,7 +743,7 @@ def _dbm_header(args, rows: list[dict], extractors: list[str], hours: float) -> 
         "| | paper / config setting (`configs/dbm_mnist.toml`) | run here |",
         "|---|---|---|",
         f"| model | 784 x 784 x 784 | {' x '.join(map(str, [784, *r0.get('hidden_sizes', [])]))} "
-        "(QiDBM: Gamma on h1 only) |",
+        "(qidbm: Gamma on h1; qidbm-h2: Gamma on h2) |",
         f"| training images | 60000 | {r0.get('n_train', '-')} |",
         f"| batch | 1000 | {r0.get('batch_size', '-')} |",
         f"| epochs (passes over the data) | 16667 (10^6 steps of 1000) | {r0.get('epochs', '-')} |",
@@ -807,9 +855,12 @@ def _dbm_runs(rows: list[dict], summary: dict) -> list[str]:
                     log_z += f"; reverse {lk['log_z_reverse']:.2f}"
                 log_z += f"; floor {lk['log_z_floor']:.2f})"
             trusted = "yes" if lk["trustworthy"] else "NO: " + "; ".join(lk["flags"])
+        fid = f"{r['fid']['value']:.2f}"
+        if r.get("fid_local_mode"):
+            fid += f" (local mode: {r['fid_local_mode']['value']:.2f})"
         lines.append(
             f"| {r['variant']} | {r['seed']} | {r['epochs']} | {gamma} | {acc} | "
-            f"{r['fid']['value']:.2f} | {bound} | {log_z} | {trusted} | "
+            f"{fid} | {bound} | {log_z} | {trusted} | "
             f"{r['train_s_epochs']:.0f} |"
         )
     lines += ["", "## Over seeds", "", "| variant | FID mean (min, max) | "
