@@ -606,6 +606,7 @@ def tempered_states(
     n_chains: int = DEFAULT_N_CHAINS,
     n_replicas: int = 100,
     n_steps: int = 1000,
+    beta_min: float = 1e-3,
     base_bias: Tensor | None = None,
     generator: torch.Generator | None = None,
     sampler: str = "exact",
@@ -613,9 +614,12 @@ def tempered_states(
 ) -> TemperedStates:
     """Approximate samples of ``p_1(x_U)`` by parallel tempering along the AIS path.
 
-    Replicas at ``default_betas(n_replicas)`` (``beta = 0``: the base, ``beta = 1``: the model)
-    of the family ``p*_beta(x_U)`` that :func:`ais_log_partition` anneals, ``n_chains``
-    independent ladders side by side. Every replica starts from an exact draw of the base. One
+    Replicas at ``beta = 0`` (the base) and the geometric ladder ``beta_min ... 1``
+    (:func:`qdoem.sampling.tempering.temperature_ladder`, ``n_replicas - 1`` of them) of the
+    family ``p*_beta(x_U)`` that :func:`ais_log_partition` anneals, ``n_chains`` independent
+    ladders side by side. Geometric spacing keeps the hot end fine: on a 784-200-200 MNIST DBM
+    (30 epochs) the AIS schedule ``default_betas(20)`` left the two hottest pairs swapping 0 %
+    of the time, while ``0`` plus 39 geometric betas from ``1e-3`` gave every pair >= 6 %. Every replica starts from an exact draw of the base. One
     step: the ``beta = 0`` replica is redrawn exactly from the base; every other replica makes
     one transition of :func:`ais_log_partition` at its beta (which leaves ``p_beta(x_U)``
     invariant); then the neighbours ``(i, i + 1)`` of one parity (alternating, even-odd scheme
@@ -634,9 +638,11 @@ def tempered_states(
     n_chains : int
         Independent ladders (the states returned, one per ladder).
     n_replicas : int
-        Temperatures on each ladder, including 0 and 1 (``>= 2``).
+        Temperatures on each ladder, including 0 and 1 (``>= 3``).
     n_steps : int
         Tempering steps (``>= 1``).
+    beta_min : float
+        The smallest non-zero beta, in ``(0, 1)``.
     base_bias, generator, sampler, summed :
         As for :func:`ais_log_partition`.
     """
@@ -644,15 +650,17 @@ def tempered_states(
 
     if isinstance(n_chains, bool) or not isinstance(n_chains, int) or n_chains < 2:
         raise ValueError(f"n_chains must be an int >= 2, got {n_chains!r}")
-    if isinstance(n_replicas, bool) or not isinstance(n_replicas, int) or n_replicas < 2:
-        raise ValueError(f"n_replicas must be an int >= 2, got {n_replicas!r}")
+    from qdoem.sampling.tempering import temperature_ladder
+
+    if isinstance(n_replicas, bool) or not isinstance(n_replicas, int) or n_replicas < 3:
+        raise ValueError(f"n_replicas must be an int >= 3, got {n_replicas!r}")
     if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 1:
         raise ValueError(f"n_steps must be a positive int, got {n_steps!r}")
     reference, a0, _ = _annealing_setup(model, base_bias, sampler)
     summed = _check_summed(reference, ais_summed_layers(reference) if summed is None else summed)
     gen = generator if generator is not None else torch.Generator().manual_seed(0)
     estimator = ClosedFormEstimator()
-    betas = default_betas(n_replicas).tolist()
+    betas = [0.0, *reversed(temperature_ladder(n_replicas - 1, beta_min, "geometric"))]
     models = [reference.tempered(b, a0) for b in betas]
     n_layers = len(reference.layers)
 

@@ -127,7 +127,8 @@ def test_reverse_ais_from_tempered_states_on_random_tiny_qidbms(quantum):
     ("kwargs", "message"),
     [
         ({"n_chains": 1}, "n_chains must be an int >= 2"),
-        ({"n_replicas": 1}, "n_replicas must be an int >= 2"),
+        ({"n_replicas": 2}, "n_replicas must be an int >= 3"),
+        ({"beta_min": 0.0}, "pt_beta_min must be a number in"),
         ({"n_steps": 0}, "n_steps must be a positive int"),
         ({"n_steps": True}, "n_steps must be a positive int"),
     ],
