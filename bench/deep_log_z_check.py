@@ -8,12 +8,21 @@ log-odds base and from the uniform base, the larger kept) and its reverse-AIS ch
 :func:`qdoem.metrics.dbm_likelihood.log_z_floor`. The likelihood only: no FID, no report; one
 JSON line per row on stdout and in ``--json``. ``--check-betas`` temperatures (the bench's
 ``--n-betas`` is not used), ``--n-chains`` chains x 2 runs per base (``--base`` to run one).
+The reverse check starts where the bench's ``--reverse-start`` says: ``data`` (test rows,
+``--burn-in`` exact sweeps) or ``tempering`` (the ``beta = 1`` states of
+:func:`qdoem.sampling.ais.tempered_states`, ``--pt-replicas`` x ``--pt-steps``, then
+``--burn-in`` transitions; annealed down to the uniform base). ``--forward-only`` skips it;
+``--reverse-only`` runs only it.
 
 Usage (the quick run of results/qidbm_vs_dbm_mnist_bound_quick)::
 
     F="--experiment qidbm-dbm --n-hidden 100 --batch-size 100 --limit 5000 --epochs 3 \\
        --snapshot-every 1 --fid domain --runs runs/exp2bound_quick"
     OMP_NUM_THREADS=1 nice python bench/deep_log_z_check.py $F --seeds 0 --check-betas 1000
+    # the reverse check from tempered states (results/qidbm_vs_dbm_mnist_learning/log_z_quick)
+    OMP_NUM_THREADS=1 nice python bench/deep_log_z_check.py $F --seeds 0 --variants dbm \
+        --reverse-start tempering --pt-replicas 40 --pt-steps 300 --check-betas 10000 \
+        --burn-in 10
 """
 
 from __future__ import annotations

@@ -42,6 +42,13 @@ than 3 standard errors below it (measured on the DBM of the quick run from the t
 log-odds base: 46-49 nats below). The report gives the per-seed difference of the bounds,
 quantum minus classical, and its spread over seeds. Rows written before the bound was wired in
 have no likelihood: ``--report-only`` still renders them, as "not measured".
+Variants: ``dbm``, ``qidbm`` (Gamma on h1) and ``qidbm-h2`` (Gamma on h2, the other
+interleaving). ``--learning-rate``/``--momentum`` override the config files' recipe for every
+variant alike; ``--reverse-start tempering`` starts the reverse check of ``log Z`` at
+parallel-tempering states instead of test rows (:func:`qdoem.sampling.ais.tempered_states`);
+``--fid-local-mode`` adds the final FID of the DBM baseline's image sampler (local mode from
+noise, one sweep); ``--train-only`` trains every row's model and stops, so that training and
+evaluation can be split over processes with the same flags.
 
 ``--experiment qgrbm-grbm`` (experiment 3) trains the GRBM and the QGRBM of
 ``configs/grbm_fashion_mnist_reduced.toml`` and ``configs/qgrbm_fashion_mnist_reduced.toml``
@@ -55,6 +62,7 @@ Usage::
 
     python bench/quality_compare.py --epochs 20 --seeds 0 1      # -> results/qrbm_vs_rbm_mnist
     python bench/quality_compare.py --experiment qidbm-dbm --epochs 20 --seeds 0 1
+    # results/qidbm_vs_dbm_mnist_learning: its README has the exact flags
     python bench/quality_compare.py --experiment qgrbm-grbm --epochs 20 --seeds 0 1
     python bench/quality_compare.py --quick --out /tmp/q         # smoke run (a minute or two)
     python bench/quality_compare.py --report-only                # rebuild the report
