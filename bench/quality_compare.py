@@ -191,12 +191,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="test images given RAISE (not for qidbm-dbm: RAISE does not apply to the bound)",
     )  # fmt: skip
     p.add_argument(
-        "--reverse-start", choices=["data", "tempering"], default="data",
+        "--reverse-start", choices=["data", "tempering"], default="tempering",
         help="qidbm-dbm: where the reverse-AIS check of log Z starts (data rows, or parallel "
         "tempering along the uniform base's path)",
     )  # fmt: skip
-    p.add_argument("--pt-replicas", type=int, default=50, help="with --reverse-start tempering")
-    p.add_argument("--pt-steps", type=int, default=500, help="with --reverse-start tempering")
+    p.add_argument("--pt-replicas", type=int, default=40, help="with --reverse-start tempering")
+    p.add_argument("--pt-steps", type=int, default=300, help="with --reverse-start tempering")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--runs", type=Path, default=Path("runs/quality_compare"))
     p.add_argument("--out", type=Path, default=None, help="default: the experiment's")

@@ -619,7 +619,8 @@ def tempered_states(
     family ``p*_beta(x_U)`` that :func:`ais_log_partition` anneals, ``n_chains`` independent
     ladders side by side. Geometric spacing keeps the hot end fine: on a 784-200-200 MNIST DBM
     (30 epochs) the AIS schedule ``default_betas(20)`` left the two hottest pairs swapping 0 %
-    of the time, while ``0`` plus 39 geometric betas from ``1e-3`` gave every pair >= 6 %. Every replica starts from an exact draw of the base. One
+    of the time, while ``0`` plus 39 geometric betas from ``1e-3`` gave every pair >= 6 %.
+    Every replica starts from an exact draw of the base. One
     step: the ``beta = 0`` replica is redrawn exactly from the base; every other replica makes
     one transition of :func:`ais_log_partition` at its beta (which leaves ``p_beta(x_U)``
     invariant); then the neighbours ``(i, i + 1)`` of one parity (alternating, even-odd scheme
