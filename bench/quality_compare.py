@@ -32,7 +32,8 @@ two hidden layers. Its likelihood is Salakhutdinov & Hinton's variational LOWER 
 the mean-field bound (the quantum layer traced out in closed form) and ``log Z`` by AIS over
 the deep model with the bench's ``--n-chains`` x 2 runs and ``--n-betas`` temperatures from the
 training log-odds base and from the uniform base, the larger kept (``base="both"``), exact
-kernel, checked by reverse AIS from test images. It is a lower bound up to the AIS error of
+kernel, checked by reverse AIS (from test images, or from parallel-tempering states with
+``--reverse-start tempering``, the default). It is a lower bound up to the AIS error of
 ``log Z``; RAISE does not apply (a DBM has no closed-form ``p*(v)`` to reverse-anneal), so
 ``--raise-points`` is refused there. AIS can underestimate ``log Z`` with all its runs agreeing
 (chains held in the wrong mode along the path): the report carries
@@ -723,7 +724,8 @@ DBM_LIKELIHOOD_NOTE = (
     "the quantum layer traced out in closed form; qdoem.metrics.dbm_log_likelihood_bound, as "
     "qdoem evaluate --method bound) with log Z by AIS over the deep model (exact kernel; from "
     "the training log-odds base and the uniform base, the larger kept, unless a row's settings "
-    "name one base; checked by reverse AIS from the test images): a lower bound up to the AIS "
+    "name one base; checked by reverse AIS from test images or parallel-tempering states, as "
+    "the scale table says): a lower bound up to the AIS "
     "error of log Z, not an estimate of log p(v). RAISE does not apply (no closed-form p*(v) "
     "to reverse-anneal). Rows written before the bound was wired into this bench have none: "
     "'not measured'."
@@ -755,7 +757,9 @@ def _dbm_header(args, rows: list[dict], extractors: list[str], hours: float) -> 
         f"| training images | 60000 | {r0.get('n_train', '-')} |",
         f"| batch | 1000 | {r0.get('batch_size', '-')} |",
         f"| epochs (passes over the data) | 16667 (10^6 steps of 1000) | {r0.get('epochs', '-')} |",
-        "| recipe | unbiased CD-1, SGD lr 0.01 / sqrt(1 + 1e-3 t) | the same |",
+        "| recipe | unbiased CD-1, SGD lr 0.01 / sqrt(1 + 1e-3 t), no momentum | "
+        + _dbm_recipe(s)
+        + " |",
         f"| FID samples | 10000 against the test set | {s['fid_samples']} after "
         f"{s['fid_steps']} sweeps of the exact sampler from noise |",
         f"| FID features | InceptionV3 pool3 | {', '.join(extractors) or '-'} |",
@@ -813,19 +817,36 @@ def _grbm_header(args, rows: list[dict], extractors: list[str], hours: float) ->
     ]
 
 
+def _dbm_recipe(s: dict) -> str:
+    """Experiment 2's recipe as run: the config files' unless overridden (the same for all)."""
+    if s.get("learning_rate") is None and s.get("momentum") is None:
+        return "the same"
+    lr = s.get("learning_rate") or 0.01
+    return (
+        f"the same scheme and decay with lr {lr} and momentum {s.get('momentum') or 0.0} "
+        "(overridden for every variant alike)"
+    )
+
+
 def _dbm_likelihood_scale(s: dict, rows: list[dict]) -> str:
     """Experiment 2's likelihood line of the scale table."""
     measured = [r for r in rows if _bound(r) is not None]
     parts = []
     if measured:
         lk = measured[0]["likelihood"]
+        ls = lk["settings"]
+        start = (
+            f"{ls.get('reverse_chains')} parallel-tempering states ({ls.get('pt_replicas')} "
+            f"replicas x {ls.get('pt_steps')} steps along the uniform base's path)"
+            if ls.get("reverse_start") == "tempering"
+            else f"{ls.get('reverse_chains') or 'no'} test images"
+        )
         parts.append(
             f"variational LOWER BOUND (mean field) on {lk['n']} test images; log Z by AIS "
             f"{s['n_chains']} chains x {lk['settings'].get('n_runs', 2)} runs, {s['n_betas']} "
             f"temperatures, base {lk['settings'].get('base', 'data')!r} (data: training "
             f"log-odds; both: data and uniform, the larger kept); reverse AIS from "
-            f"{lk['settings'].get('reverse_chains') or 'no'} test images after "
-            f"{lk['settings'].get('burn_in', '-')} exact sweeps (RAISE does not apply)"
+            f"{start} after {ls.get('burn_in', '-')} exact sweeps (RAISE does not apply)"
         )
     if len(measured) < len(rows):
         parts.append(
