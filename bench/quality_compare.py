@@ -150,6 +150,8 @@ QUICK = {
     "n_betas": 100,
     "raise_points": 10,
     "classifier_limit": 2000,
+    "pt_replicas": 10,
+    "pt_steps": 20,
 }
 
 
@@ -253,13 +255,13 @@ def settings(args) -> dict:
         keys += ("snapshot_every", "fid", "fid_samples", "fid_steps", "curve_samples")
         from qdoem.metrics.dbm_likelihood import DEFAULT_BASE
 
-        bound = {k: getattr(args, k) for k in DBM_BOUND_KEYS if k != "log_z_base"}
+        bound = {k: getattr(args, k) for k in ("test_limit", "n_chains", "n_betas")}
         # Recipe overrides, recorded only when given (rows written before them still match).
-        recipe = {k: getattr(args, k) for k in ("learning_rate", "momentum")}
+        recipe = {k: getattr(args, k, None) for k in ("learning_rate", "momentum")}
         bound |= {k: v for k, v in recipe.items() if v is not None}
-        if args.fid_local_mode:
+        if getattr(args, "fid_local_mode", False):
             bound["fid_local_mode"] = True
-        if args.reverse_start != "data":  # the reverse check's start (recorded when not data)
+        if getattr(args, "reverse_start", "data") != "data":  # recorded when not data
             bound |= {k: getattr(args, k) for k in ("reverse_start", "pt_replicas", "pt_steps")}
         # The AIS base is recorded so that rows from the data base alone (before "both") are
         # recomputed rather than reported beside rows from the new default.
@@ -279,6 +281,8 @@ def settings(args) -> dict:
 
 #: Experiment 2's likelihood settings, added to its settings when the bound was wired in.
 DBM_BOUND_KEYS = ("test_limit", "n_chains", "n_betas", "log_z_base")
+#: ... and those of its reverse check, recorded when it does not start at data rows.
+DBM_BOUND_KEYS += ("reverse_start", "pt_replicas", "pt_steps")
 
 
 def matches(saved: dict | None, args, *, fid_only: bool = False) -> bool:
