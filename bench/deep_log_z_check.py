@@ -8,12 +8,21 @@ log-odds base and from the uniform base, the larger kept) and its reverse-AIS ch
 :func:`qdoem.metrics.dbm_likelihood.log_z_floor`. The likelihood only: no FID, no report; one
 JSON line per row on stdout and in ``--json``. ``--check-betas`` temperatures (the bench's
 ``--n-betas`` is not used), ``--n-chains`` chains x 2 runs per base (``--base`` to run one).
+The reverse check starts where the bench's ``--reverse-start`` says: ``data`` (test rows,
+``--burn-in`` exact sweeps) or ``tempering`` (the ``beta = 1`` states of
+:func:`qdoem.sampling.ais.tempered_states`, ``--pt-replicas`` x ``--pt-steps``, then
+``--burn-in`` transitions; annealed down to the uniform base). ``--forward-only`` skips it;
+``--reverse-only`` runs only it.
 
 Usage (the quick run of results/qidbm_vs_dbm_mnist_bound_quick)::
 
     F="--experiment qidbm-dbm --n-hidden 100 --batch-size 100 --limit 5000 --epochs 3 \\
        --snapshot-every 1 --fid domain --runs runs/exp2bound_quick"
     OMP_NUM_THREADS=1 nice python bench/deep_log_z_check.py $F --seeds 0 --check-betas 1000
+    # the reverse check from tempered states (results/qidbm_vs_dbm_mnist_learning/log_z_quick)
+    OMP_NUM_THREADS=1 nice python bench/deep_log_z_check.py $F --seeds 0 --variants dbm \
+        --reverse-start tempering --pt-replicas 40 --pt-steps 300 --check-betas 10000 \
+        --burn-in 10
 """
 
 from __future__ import annotations
@@ -43,13 +52,16 @@ def main(argv=None) -> None:
         "--reverse-only", action="store_true", help="only reverse AIS (no bound, no forward)"
     )
     p.add_argument("--json", type=Path, default=None, help="append the rows here")
+    p.add_argument(
+        "--forward-only", action="store_true", help="no reverse AIS (forward from the base(s))"
+    )
     own, rest = p.parse_known_args(argv)
-    args = qc.parse_args(rest)
+    args = qc.parse_args(rest)  # --reverse-start, --pt-replicas, --pt-steps: the bench's flags
     torch.set_num_threads(args.threads)
     from qdoem.experiment import load_run_dataset, train
     from qdoem.layers import data_log_odds
     from qdoem.metrics import dbm_log_likelihood_bound
-    from qdoem.sampling.ais import reverse_ais_log_partition
+    from qdoem.sampling.ais import reverse_ais_log_partition, tempered_states
     from qdoem.seeding import derive_seed, seeded_generator
     from qdoem.training import RunDir
 
@@ -65,15 +77,29 @@ def main(argv=None) -> None:
             test = load_run_dataset(config, split="test").data[: args.test_limit]
             start = time.perf_counter()
             if own.reverse_only:
+                n_rev = own.reverse_chains or args.n_chains
+                start_states, result = test, {"reverse_start": args.reverse_start}
+                if args.reverse_start == "tempering":  # as dbm_log_likelihood_bound does
+                    start_states = tempered_states(
+                        model,
+                        n_chains=n_rev,
+                        n_replicas=args.pt_replicas,
+                        n_steps=args.pt_steps,
+                        generator=seeded_generator(derive_seed(seed, 5)),
+                    )
+                    result |= {"pt_swap_rates": list(start_states.swap_rates)}
+                    result |= {"pt_replicas": args.pt_replicas, "pt_steps": args.pt_steps}
+                    result |= {"pt_seconds": time.perf_counter() - start}
                 res = reverse_ais_log_partition(
                     model,
-                    test,
-                    n_chains=own.reverse_chains or args.n_chains,
+                    start_states,
+                    n_chains=n_rev,
                     n_betas=own.check_betas,
                     burn_in=own.burn_in,
+                    base_bias=None if args.reverse_start == "tempering" else base_bias,
                     generator=seeded_generator(derive_seed(seed, 4)),
                 )
-                result = {"log_z_reverse": res.log_z, "log_z_reverse_stderr": res.stderr}
+                result |= {"log_z_reverse": res.log_z, "log_z_reverse_stderr": res.stderr}
                 result |= {"reverse_ess_fraction": res.ess / res.log_weights.numel()}
                 result |= {"n_betas": own.check_betas, "burn_in": own.burn_in}
             else:
@@ -85,8 +111,11 @@ def main(argv=None) -> None:
                     n_runs=own.n_runs,
                     base_bias=base_bias,
                     base=own.base,
-                    reverse_chains=own.reverse_chains,
+                    reverse_chains=0 if own.forward_only else own.reverse_chains,
                     burn_in=own.burn_in,
+                    reverse_start=args.reverse_start,
+                    pt_replicas=args.pt_replicas,
+                    pt_steps=args.pt_steps,
                     seed=seed,
                 ).to_dict()
             row = {

@@ -32,7 +32,8 @@ two hidden layers. Its likelihood is Salakhutdinov & Hinton's variational LOWER 
 the mean-field bound (the quantum layer traced out in closed form) and ``log Z`` by AIS over
 the deep model with the bench's ``--n-chains`` x 2 runs and ``--n-betas`` temperatures from the
 training log-odds base and from the uniform base, the larger kept (``base="both"``), exact
-kernel, checked by reverse AIS from test images. It is a lower bound up to the AIS error of
+kernel, checked by reverse AIS (from test images, or from parallel-tempering states with
+``--reverse-start tempering``, the default). It is a lower bound up to the AIS error of
 ``log Z``; RAISE does not apply (a DBM has no closed-form ``p*(v)`` to reverse-anneal), so
 ``--raise-points`` is refused there. AIS can underestimate ``log Z`` with all its runs agreeing
 (chains held in the wrong mode along the path): the report carries
@@ -42,6 +43,13 @@ than 3 standard errors below it (measured on the DBM of the quick run from the t
 log-odds base: 46-49 nats below). The report gives the per-seed difference of the bounds,
 quantum minus classical, and its spread over seeds. Rows written before the bound was wired in
 have no likelihood: ``--report-only`` still renders them, as "not measured".
+Variants: ``dbm``, ``qidbm`` (Gamma on h1) and ``qidbm-h2`` (Gamma on h2, the other
+interleaving). ``--learning-rate``/``--momentum`` override the config files' recipe for every
+variant alike; ``--reverse-start tempering`` starts the reverse check of ``log Z`` at
+parallel-tempering states instead of test rows (:func:`qdoem.sampling.ais.tempered_states`);
+``--fid-local-mode`` adds the final FID of the DBM baseline's image sampler (local mode from
+noise, one sweep); ``--train-only`` trains every row's model and stops, so that training and
+evaluation can be split over processes with the same flags.
 
 ``--experiment qgrbm-grbm`` (experiment 3) trains the GRBM and the QGRBM of
 ``configs/grbm_fashion_mnist_reduced.toml`` and ``configs/qgrbm_fashion_mnist_reduced.toml``
@@ -55,6 +63,7 @@ Usage::
 
     python bench/quality_compare.py --epochs 20 --seeds 0 1      # -> results/qrbm_vs_rbm_mnist
     python bench/quality_compare.py --experiment qidbm-dbm --epochs 20 --seeds 0 1
+    # results/qidbm_vs_dbm_mnist_learning: its README has the exact flags
     python bench/quality_compare.py --experiment qgrbm-grbm --epochs 20 --seeds 0 1
     python bench/quality_compare.py --quick --out /tmp/q         # smoke run (a minute or two)
     python bench/quality_compare.py --report-only                # rebuild the report
@@ -86,6 +95,7 @@ VARIANTS = {
 DBM_VARIANTS = {
     "dbm": {"config": "configs/dbm_mnist.toml"},
     "qidbm": {"config": "configs/qidbm_mnist.toml"},
+    "qidbm-h2": {"config": "configs/qidbm_mnist.toml", "quantum_layers": [2]},
 }
 #: Experiment 3: variant -> its config file (Liao et al.'s recipe; the QGRBM adds only Gamma).
 GRBM_VARIANTS = {
@@ -140,6 +150,8 @@ QUICK = {
     "n_betas": 100,
     "raise_points": 10,
     "classifier_limit": 2000,
+    "pt_replicas": 10,
+    "pt_steps": 20,
 }
 
 
@@ -158,11 +170,21 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=None, help="the config files' by default")
     p.add_argument("--cd-k", type=int, default=None, help="qgrbm-grbm only (config's: 100)")
     p.add_argument("--gamma-init", type=float, default=0.5)
+    p.add_argument(
+        "--learning-rate", type=float, default=None,
+        help="qidbm-dbm only: override the config files' (same for every variant)",
+    )  # fmt: skip
+    p.add_argument("--momentum", type=float, default=None, help="qidbm-dbm only (as above)")
     p.add_argument("--limit", type=int, default=None, help="first N training images")
     p.add_argument("--snapshot-every", type=int, default=5)
     p.add_argument("--fid", choices=["auto", "inception", "domain"], default="auto")
     p.add_argument("--fid-samples", type=int, default=10000)
     p.add_argument("--fid-steps", type=int, default=1000, help="sampler sweeps from noise")
+    p.add_argument(
+        "--fid-local-mode", action="store_true",
+        help="qidbm-dbm: also the final FID of the DBM baseline's image sampler (local mode "
+        "from noise, then one sweep; not a sample of p(v))",
+    )  # fmt: skip
     p.add_argument("--curve-samples", type=int, default=2000, help="FID samples per snapshot")
     p.add_argument("--test-limit", type=int, default=None, help="first N test images (AIS)")
     p.add_argument("--n-chains", type=int, default=100, help="AIS chains per run")
@@ -171,12 +193,23 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--raise-points", type=int, default=100,
         help="test images given RAISE (not for qidbm-dbm: RAISE does not apply to the bound)",
     )  # fmt: skip
+    p.add_argument(
+        "--reverse-start", choices=["data", "tempering"], default="tempering",
+        help="qidbm-dbm: where the reverse-AIS check of log Z starts (data rows, or parallel "
+        "tempering along the uniform base's path)",
+    )  # fmt: skip
+    p.add_argument("--pt-replicas", type=int, default=40, help="with --reverse-start tempering")
+    p.add_argument("--pt-steps", type=int, default=300, help="with --reverse-start tempering")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--runs", type=Path, default=Path("runs/quality_compare"))
     p.add_argument("--out", type=Path, default=None, help="default: the experiment's")
     p.add_argument("--fid-cache", default=None, help="domain classifier cache folder")
     p.add_argument("--classifier-limit", type=int, default=None, help="(smoke runs only)")
     p.add_argument("--report-only", action="store_true", help="rebuild the report from rows")
+    p.add_argument(
+        "--train-only", action="store_true",
+        help="train (or resume) every row's model and stop: no FID, likelihood or report",
+    )  # fmt: skip
     p.add_argument(
         "--quick",
         action="store_true",
@@ -199,6 +232,9 @@ def parse_args(argv=None) -> argparse.Namespace:
             "--raise-points is not for --experiment qidbm-dbm: RAISE does not apply to the DBM "
             "variational bound (no closed-form p*(v) to reverse-anneal)"
         )
+    if args.experiment != "qidbm-dbm" and (args.learning_rate, args.momentum) != (None, None):
+        p.error(f"--learning-rate/--momentum are for --experiment qidbm-dbm ({args.experiment}: "
+                "the recipe's)")  # fmt: skip
     if args.cd_k is not None and args.experiment != "qgrbm-grbm":
         p.error(f"--cd-k is for --experiment qgrbm-grbm ({args.experiment}: the recipe's)")
     args.variants = args.variants or list(exp["variants"])
@@ -219,7 +255,14 @@ def settings(args) -> dict:
         keys += ("snapshot_every", "fid", "fid_samples", "fid_steps", "curve_samples")
         from qdoem.metrics.dbm_likelihood import DEFAULT_BASE
 
-        bound = {k: getattr(args, k) for k in DBM_BOUND_KEYS if k != "log_z_base"}
+        bound = {k: getattr(args, k) for k in ("test_limit", "n_chains", "n_betas")}
+        # Recipe overrides, recorded only when given (rows written before them still match).
+        recipe = {k: getattr(args, k, None) for k in ("learning_rate", "momentum")}
+        bound |= {k: v for k, v in recipe.items() if v is not None}
+        if getattr(args, "fid_local_mode", False):
+            bound["fid_local_mode"] = True
+        if getattr(args, "reverse_start", "data") != "data":  # recorded when not data
+            bound |= {k: getattr(args, k) for k in ("reverse_start", "pt_replicas", "pt_steps")}
         # The AIS base is recorded so that rows from the data base alone (before "both") are
         # recomputed rather than reported beside rows from the new default.
         return (
@@ -238,6 +281,8 @@ def settings(args) -> dict:
 
 #: Experiment 2's likelihood settings, added to its settings when the bound was wired in.
 DBM_BOUND_KEYS = ("test_limit", "n_chains", "n_betas", "log_z_base")
+#: ... and those of its reverse check, recorded when it does not start at data rows.
+DBM_BOUND_KEYS += ("reverse_start", "pt_replicas", "pt_steps")
 
 
 def matches(saved: dict | None, args, *, fid_only: bool = False) -> bool:
@@ -278,6 +323,10 @@ def row_config(args, variant: str, seed: int) -> dict:
     run_dir = args.runs / f"{variant}_s{seed}"
     exp = EXPERIMENTS[args.experiment]
     overrides = {"hidden_sizes": [args.n_hidden] * 2, "batch_size": args.batch_size}
+    if args.experiment == "qidbm-dbm":  # the same recipe overrides for every variant
+        overrides |= {"learning_rate": args.learning_rate, "momentum": args.momentum}
+        extra = {k: v for k, v in exp["variants"][variant].items() if k != "config"}
+        overrides |= extra  # qidbm-h2: the quantum layer is h2
     if args.experiment == "qgrbm-grbm":
         overrides = {"n_hidden": args.n_hidden, "batch_size": args.batch_size, "cd_k": args.cd_k}
     if variant != exp["classical"]:
@@ -314,6 +363,14 @@ def run_row(args, variant: str, seed: int) -> dict:
     )
     shape = setup[2].image_shape
     save_sample_grid(images[:64], args.out / f"samples_{variant}_s{seed}.png", shape)
+    local = None
+    if getattr(args, "fid_local_mode", False):  # the DBM baseline's image sampler
+        local, local_images = model_fid(
+            model, setup, n_samples=args.fid_samples, steps=1, seed=seed, local=True
+        )
+        name = f"samples_local_{variant}_s{seed}.png"
+        save_sample_grid(local_images[:64], args.out / name, shape)
+        local = local.to_dict()
     curve = []
     for epoch, path in RunDir(run_dir).snapshot_files():
         snap, _ = load_snapshot(path)
@@ -328,14 +385,18 @@ def run_row(args, variant: str, seed: int) -> dict:
     # {0,1} visible: AIS from the training base rate; Gaussian: from N(mu, sigma^2) itself
     base_bias = data_log_odds(train_data) if model.layers[0].binary else None
     if EXPERIMENTS[args.experiment]["likelihood"] == "bound":  # DBM/QiDBM: no RAISE
-        report = likelihood_report(
+        from qdoem.metrics import dbm_log_likelihood_bound
+
+        report = dbm_log_likelihood_bound(
             model,
             test,
-            method="bound",
             n_chains=args.n_chains,
             n_betas=args.n_betas,
             base_bias=base_bias,
             seed=seed,
+            reverse_start=args.reverse_start,
+            pt_replicas=args.pt_replicas,
+            pt_steps=args.pt_steps,
         )
     else:  # AIS/RAISE bracket: one hidden layer
         report = likelihood_report(
@@ -366,6 +427,7 @@ def run_row(args, variant: str, seed: int) -> dict:
         "gamma_mean": last.get("gamma_mean"),
         "accept_rate": last.get("accept_rate"),
         "fid": result.to_dict(),
+        "fid_local_mode": local,
         "fid_curve": curve,
         "likelihood": lk,
         **extra,
@@ -461,6 +523,17 @@ def summarise(rows: list[dict], experiment: str = "qrbm-rbm") -> dict:
             for s in common
         ]
         out["relative_fid_change"][variant] = {"seeds": common, **_stats(changes)}
+        local = [s for s in common if seeds[s].get("fid_local_mode")]
+        local = [s for s in local if classical[s].get("fid_local_mode")]
+        if local:  # the same for the DBM baseline's local-mode image sampler
+            changes = [
+                seeds[s]["fid_local_mode"]["value"] / classical[s]["fid_local_mode"]["value"] - 1
+                for s in local
+            ]
+            out.setdefault("relative_fid_local_mode_change", {})[variant] = {
+                "seeds": local,
+                **_stats(changes),
+            }
         if experiment == "qidbm-dbm":  # B_q - B_classical per seed, where both were measured
             both = [s for s in common if _bound(seeds[s]) is not None]
             both = [s for s in both if _bound(classical[s]) is not None]
@@ -563,6 +636,14 @@ def write_report(args, rows: list[dict], floor: dict | None = None) -> None:
         )
         spread = f", std {100 * c['std']:.1f} points" if c["std"] is not None else ""
         lines.append(f"- {variant}: mean {100 * c['mean']:+.1f}% ({per_seed}{spread})")
+    for variant, c in summary.get("relative_fid_local_mode_change", {}).items():
+        per_seed = ", ".join(
+            f"s{seed}: {100 * x:+.1f}%" for seed, x in zip(c["seeds"], c["values"], strict=True)
+        )
+        spread = f", std {100 * c['std']:.1f} points" if c["std"] is not None else ""
+        lines.append(
+            f"- {variant}, local-mode sampler: mean {100 * c['mean']:+.1f}% ({per_seed}{spread})"
+        )
     note = (
         "Literature anchor (Salakhutdinov & Murray 2008, 500 hidden units, AIS): "
         + ", ".join(f"{k} {v}" for k, v in LITERATURE.items())
@@ -647,7 +728,8 @@ DBM_LIKELIHOOD_NOTE = (
     "the quantum layer traced out in closed form; qdoem.metrics.dbm_log_likelihood_bound, as "
     "qdoem evaluate --method bound) with log Z by AIS over the deep model (exact kernel; from "
     "the training log-odds base and the uniform base, the larger kept, unless a row's settings "
-    "name one base; checked by reverse AIS from the test images): a lower bound up to the AIS "
+    "name one base; checked by reverse AIS from test images or parallel-tempering states, as "
+    "the scale table says): a lower bound up to the AIS "
     "error of log Z, not an estimate of log p(v). RAISE does not apply (no closed-form p*(v) "
     "to reverse-anneal). Rows written before the bound was wired into this bench have none: "
     "'not measured'."
@@ -675,11 +757,13 @@ def _dbm_header(args, rows: list[dict], extractors: list[str], hours: float) -> 
         "| | paper / config setting (`configs/dbm_mnist.toml`) | run here |",
         "|---|---|---|",
         f"| model | 784 x 784 x 784 | {' x '.join(map(str, [784, *r0.get('hidden_sizes', [])]))} "
-        "(QiDBM: Gamma on h1 only) |",
+        "(qidbm: Gamma on h1; qidbm-h2: Gamma on h2) |",
         f"| training images | 60000 | {r0.get('n_train', '-')} |",
         f"| batch | 1000 | {r0.get('batch_size', '-')} |",
         f"| epochs (passes over the data) | 16667 (10^6 steps of 1000) | {r0.get('epochs', '-')} |",
-        "| recipe | unbiased CD-1, SGD lr 0.01 / sqrt(1 + 1e-3 t) | the same |",
+        "| recipe | unbiased CD-1, SGD lr 0.01 / sqrt(1 + 1e-3 t), no momentum | "
+        + _dbm_recipe(s)
+        + " |",
         f"| FID samples | 10000 against the test set | {s['fid_samples']} after "
         f"{s['fid_steps']} sweeps of the exact sampler from noise |",
         f"| FID features | InceptionV3 pool3 | {', '.join(extractors) or '-'} |",
@@ -737,19 +821,36 @@ def _grbm_header(args, rows: list[dict], extractors: list[str], hours: float) ->
     ]
 
 
+def _dbm_recipe(s: dict) -> str:
+    """Experiment 2's recipe as run: the config files' unless overridden (the same for all)."""
+    if s.get("learning_rate") is None and s.get("momentum") is None:
+        return "the same"
+    lr = s.get("learning_rate") or 0.01
+    return (
+        f"the same scheme and decay with lr {lr} and momentum {s.get('momentum') or 0.0} "
+        "(overridden for every variant alike)"
+    )
+
+
 def _dbm_likelihood_scale(s: dict, rows: list[dict]) -> str:
     """Experiment 2's likelihood line of the scale table."""
     measured = [r for r in rows if _bound(r) is not None]
     parts = []
     if measured:
         lk = measured[0]["likelihood"]
+        ls = lk["settings"]
+        start = (
+            f"{ls.get('reverse_chains')} parallel-tempering states ({ls.get('pt_replicas')} "
+            f"replicas x {ls.get('pt_steps')} steps along the uniform base's path)"
+            if ls.get("reverse_start") == "tempering"
+            else f"{ls.get('reverse_chains') or 'no'} test images"
+        )
         parts.append(
             f"variational LOWER BOUND (mean field) on {lk['n']} test images; log Z by AIS "
             f"{s['n_chains']} chains x {lk['settings'].get('n_runs', 2)} runs, {s['n_betas']} "
             f"temperatures, base {lk['settings'].get('base', 'data')!r} (data: training "
             f"log-odds; both: data and uniform, the larger kept); reverse AIS from "
-            f"{lk['settings'].get('reverse_chains') or 'no'} test images after "
-            f"{lk['settings'].get('burn_in', '-')} exact sweeps (RAISE does not apply)"
+            f"{start} after {ls.get('burn_in', '-')} exact sweeps (RAISE does not apply)"
         )
     if len(measured) < len(rows):
         parts.append(
@@ -787,9 +888,12 @@ def _dbm_runs(rows: list[dict], summary: dict) -> list[str]:
                     log_z += f"; reverse {lk['log_z_reverse']:.2f}"
                 log_z += f"; floor {lk['log_z_floor']:.2f})"
             trusted = "yes" if lk["trustworthy"] else "NO: " + "; ".join(lk["flags"])
+        fid = f"{r['fid']['value']:.2f}"
+        if r.get("fid_local_mode"):
+            fid += f" (local mode: {r['fid_local_mode']['value']:.2f})"
         lines.append(
             f"| {r['variant']} | {r['seed']} | {r['epochs']} | {gamma} | {acc} | "
-            f"{r['fid']['value']:.2f} | {bound} | {log_z} | {trusted} | "
+            f"{fid} | {bound} | {log_z} | {trusted} | "
             f"{r['train_s_epochs']:.0f} |"
         )
     lines += ["", "## Over seeds", "", "| variant | FID mean (min, max) | "
@@ -837,6 +941,24 @@ def main(argv=None) -> None:
     from qdoem.io import atomic_write_text
 
     (args.out / "rows").mkdir(parents=True, exist_ok=True)
+    if args.train_only:
+        from qdoem.experiment import train
+        from qdoem.training import RunDir
+
+        for seed in args.seeds:
+            for variant in args.variants:
+                config = row_config(args, variant, seed)
+                resume = RunDir(Path(config["run_dir"])).has_checkpoint()
+                start = time.perf_counter()
+                trainer = train(
+                    config, resume=resume, progress=False, snapshot_every=args.snapshot_every
+                )
+                print(
+                    f"{variant} s{seed}: trained to epoch {trainer.epoch} in "
+                    f"{time.perf_counter() - start:.0f} s",
+                    flush=True,
+                )
+        return
     if not args.report_only:
         for seed in args.seeds:
             for variant in args.variants:

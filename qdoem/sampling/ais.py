@@ -69,6 +69,22 @@ exact draw of ``x_S`` given ``x_U`` followed by single-layer updates ``U_1 ... U
 draws, or MH moves reversible on their layer's conditional), each reversible with respect to the
 Z-basis diagonal; its reversal on ``p_beta(x_U)`` is the same draw of ``x_S`` followed by
 ``U_m ... U_1`` (:func:`_reverse_transition`).
+
+**What the reverse chains' starts guarantee.** The upper-bound property holds for start
+states drawn *exactly* from ``p_1(x_U)``; on real models no exact sampler exists, and with
+approximate starts ``q`` the reverse estimate is ``log Z_0 - log E_q[w_rev]``, which may lie
+above or below ``log Z``: started inside one mode ``A`` it estimates roughly the mass of that
+mode, ``log Z + log p(A) <= log Z``, and started at states the model gives little mass (data
+rows under a model that does not generate data) it can overestimate by any amount. Two
+starts are offered: chains started at data rows after ``burn_in`` sweeps (cheap, stuck in the
+mode nearest the data), and :func:`tempered_states`, parallel tempering along the AIS path
+itself, whose hottest replica (``beta = 0``, the independent base) is drawn exactly at every
+step and whose swaps carry states from it down to ``beta = 1``. Its ``beta = 1`` replica is
+an ergodic Markov chain with stationary law ``p_1(x_U)``: its states tend to exact samples as
+the run lengthens, which no finite run guarantees (a first-order transition along the path,
+where the swap rates collapse, can still hold every chain in one mode). So the reverse
+estimate from tempered starts is an upper bound of ``log Z`` only in that limit; read it with
+the swap rates that :class:`TemperedStates` reports.
 """
 
 from __future__ import annotations
@@ -85,6 +101,8 @@ from qdoem.sampling.state import ChainState
 __all__ = [
     "AISResult",
     "RAISEResult",
+    "TemperedStates",
+    "tempered_states",
     "ais_log_partition",
     "reverse_ais_log_partition",
     "ais_summed_layers",
@@ -473,14 +491,18 @@ def reverse_ais_log_partition(
     ----------
     model : LayeredModel
         As for :func:`ais_log_partition` ({0,1} visible units; any number of hidden layers).
-    start : Tensor, optional
-        ``(n, n_visible)`` visible rows the chains start from (e.g. test data).
+    start : Tensor or TemperedStates, optional
+        ``(n, n_visible)`` visible rows the chains start from (e.g. test data), or the
+        ``beta = 1`` states of :func:`tempered_states` (one chain per row, ``n_chains`` of
+        them, annealed layers ``summed``; see the module docstring for what either start
+        guarantees).
     n_chains : int
         Number of reverse chains ``M``.
     n_betas, base_bias, generator, summed :
         As for :func:`ais_log_partition`.
     burn_in : int
-        Sweeps at ``beta = 1`` before annealing (``>= 0``).
+        Sweeps at ``beta = 1`` before annealing (``>= 0``); from :class:`TemperedStates`,
+        transitions of :func:`ais_log_partition` at ``beta = 1``.
     sampler : {"exact", "plain"}
         Kernel (:data:`REVERSE_AIS_SAMPLERS`); ``"plain"`` only for classical models.
 
@@ -508,17 +530,30 @@ def reverse_ais_log_partition(
     estimator = ClosedFormEstimator()
     betas = default_betas(n_betas).tolist()
     current = reference.tempered(betas[-1], a0)
-    if start is None:
-        v = reference.layers[0].noise(n_chains, gen, "cpu", torch.float64)
+    if isinstance(start, TemperedStates):  # the beta = 1 replica's states, one chain each
+        if tuple(start.summed) != summed:
+            raise ValueError(
+                f"start holds the states of layers outside {list(start.summed)}, but this "
+                f"annealing traces out {list(summed)}"
+            )
+        values = [None if v is None else v.double().cpu().clone() for v in start.values]
+        rows = next(v.shape[0] for v in values if v is not None)
+        if rows != n_chains:
+            raise ValueError(f"start (TemperedStates) holds {rows} chains, n_chains is {n_chains}")
+        for _ in range(burn_in):
+            values = _transition(current, values, summed, sampler, estimator, gen)
     else:
-        rows = model._as_input(start, "start").double().cpu()
-        if rows.shape[0] == 0:
-            raise ValueError("start must have at least one row")
-        v = rows[torch.randint(rows.shape[0], (n_chains,), generator=gen)]
-    state = current.chain_state(v, gen)
-    for _ in range(burn_in):
-        sweep(current, state, sampler, estimator, gen)
-    values = [None if k in summed else state.values[k] for k in range(len(reference.layers))]
+        if start is None:
+            v = reference.layers[0].noise(n_chains, gen, "cpu", torch.float64)
+        else:
+            rows = model._as_input(start, "start").double().cpu()
+            if rows.shape[0] == 0:
+                raise ValueError("start must have at least one row")
+            v = rows[torch.randint(rows.shape[0], (n_chains,), generator=gen)]
+        state = current.chain_state(v, gen)
+        for _ in range(burn_in):
+            sweep(current, state, sampler, estimator, gen)
+        values = [None if k in summed else state.values[k] for k in range(len(reference.layers))]
     log_w = torch.zeros(n_chains, dtype=torch.float64)
     for k in range(len(betas) - 1, 0, -1):
         lower = reference.tempered(betas[k - 1], a0)
@@ -527,6 +562,148 @@ def reverse_ais_log_partition(
             values = _reverse_transition(lower, values, summed, sampler, estimator, gen)
         current = lower
     return AISResult.from_reverse_log_weights(log_w, log_z0)
+
+
+@dataclass(frozen=True)
+class TemperedStates:
+    """States of the annealed layers at ``beta = 1`` after parallel tempering along the AIS
+    path (:func:`tempered_states`).
+
+    Attributes
+    ----------
+    values : list of Tensor or None
+        Per layer, the ``beta = 1`` replica's values (``(n_chains, size)``, float64), None for
+        the layers in ``summed``.
+    summed : tuple of int
+        Layers traced out in closed form (the others were tempered).
+    betas : tuple of float
+        The ladder, ``0 = beta_R < ... < beta_1 = 1``, from the base up.
+    swap_rates : tuple of float
+        Accepted fraction of the swaps proposed between each pair of neighbours (base first).
+    n_steps : int
+        Tempering steps run.
+    base_bias : Tensor or None
+        The base's visible log-odds (None: uniform).
+    """
+
+    values: list
+    summed: tuple[int, ...]
+    betas: tuple[float, ...]
+    swap_rates: tuple[float, ...]
+    n_steps: int
+    base_bias: Tensor | None = None
+
+    @property
+    def min_swap_rate(self) -> float:
+        """The lowest swap rate along the ladder (near 0: a transition the swaps do not cross,
+        and the ``beta = 1`` states may hold one mode)."""
+        return min(self.swap_rates) if self.swap_rates else 1.0
+
+
+def tempered_states(
+    model,
+    *,
+    n_chains: int = DEFAULT_N_CHAINS,
+    n_replicas: int = 100,
+    n_steps: int = 1000,
+    beta_min: float = 1e-3,
+    base_bias: Tensor | None = None,
+    generator: torch.Generator | None = None,
+    sampler: str = "exact",
+    summed: tuple[int, ...] | None = None,
+) -> TemperedStates:
+    """Approximate samples of ``p_1(x_U)`` by parallel tempering along the AIS path.
+
+    Replicas at ``beta = 0`` (the base) and the geometric ladder ``beta_min ... 1``
+    (:func:`qdoem.sampling.tempering.temperature_ladder`, ``n_replicas - 1`` of them) of the
+    family ``p*_beta(x_U)`` that :func:`ais_log_partition` anneals, ``n_chains`` independent
+    ladders side by side. Geometric spacing keeps the hot end fine: on a 784-200-200 MNIST DBM
+    (30 epochs) the AIS schedule ``default_betas(20)`` left the two hottest pairs swapping 0 %
+    of the time, while ``0`` plus 39 geometric betas from ``1e-3`` gave every pair >= 6 %.
+    Every replica starts from an exact draw of the base. One
+    step: the ``beta = 0`` replica is redrawn exactly from the base; every other replica makes
+    one transition of :func:`ais_log_partition` at its beta (which leaves ``p_beta(x_U)``
+    invariant); then the neighbours ``(i, i + 1)`` of one parity (alternating, even-odd scheme
+    as :mod:`qdoem.sampling.tempering`) swap their states with probability
+
+        min(1, p*_i(x_j) p*_j(x_i) / (p*_i(x_i) p*_j(x_j))),
+
+    ``log p*_beta`` from :func:`log_trace_out`, normalisers cancelling. Each move keeps the
+    product ``prod_k p_{beta_k}`` invariant, so the ``beta = 1`` replica is a Markov chain with
+    stationary law ``p_1(x_U)``: exact only in the limit of many steps (module docstring).
+
+    Parameters
+    ----------
+    model : LayeredModel
+        As for :func:`ais_log_partition` (several hidden layers: the deep models).
+    n_chains : int
+        Independent ladders (the states returned, one per ladder).
+    n_replicas : int
+        Temperatures on each ladder, including 0 and 1 (``>= 3``).
+    n_steps : int
+        Tempering steps (``>= 1``).
+    beta_min : float
+        The smallest non-zero beta, in ``(0, 1)``.
+    base_bias, generator, sampler, summed :
+        As for :func:`ais_log_partition`.
+    """
+    from qdoem.estimators import ClosedFormEstimator
+
+    if isinstance(n_chains, bool) or not isinstance(n_chains, int) or n_chains < 2:
+        raise ValueError(f"n_chains must be an int >= 2, got {n_chains!r}")
+    from qdoem.sampling.tempering import temperature_ladder
+
+    if isinstance(n_replicas, bool) or not isinstance(n_replicas, int) or n_replicas < 3:
+        raise ValueError(f"n_replicas must be an int >= 3, got {n_replicas!r}")
+    if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 1:
+        raise ValueError(f"n_steps must be a positive int, got {n_steps!r}")
+    reference, a0, _ = _annealing_setup(model, base_bias, sampler)
+    summed = _check_summed(reference, ais_summed_layers(reference) if summed is None else summed)
+    gen = generator if generator is not None else torch.Generator().manual_seed(0)
+    estimator = ClosedFormEstimator()
+    betas = [0.0, *reversed(temperature_ladder(n_replicas - 1, beta_min, "geometric"))]
+    models = [reference.tempered(b, a0) for b in betas]
+    n_layers = len(reference.layers)
+
+    def base_draw() -> list:
+        values: list[Tensor | None] = [None] * n_layers
+        for k, layer in enumerate(reference.layers):
+            if k in summed:
+                continue
+            if k == 0:
+                values[0] = layer.base_sample(n_chains, reference.layer_params(0), a0, gen)
+            else:  # free hidden units at beta = 0 (the one-unit Gibbs state at zero field)
+                free = models[0].layer_params(k)[layer.offset].expand(n_chains, layer.size)
+                values[k] = layer.sample(models[0].conditional(k, free), gen)
+        return values
+
+    states = [base_draw() for _ in betas]
+    accepted = [0] * (len(betas) - 1)
+    proposed = [0] * (len(betas) - 1)
+    for step in range(n_steps):
+        states[0] = base_draw()
+        for r in range(1, len(betas)):
+            states[r] = _transition(models[r], states[r], summed, sampler, estimator, gen)
+        for i in range(step % 2, len(betas) - 1, 2):
+            j = i + 1
+            cross = log_trace_out(models[i], states[j], summed) + log_trace_out(
+                models[j], states[i], summed
+            )
+            own = log_trace_out(models[i], states[i], summed) + log_trace_out(
+                models[j], states[j], summed
+            )
+            u = torch.rand(n_chains, generator=gen, dtype=torch.float64)
+            accept = u.log() < cross - own
+            accepted[i] += int(accept.sum())
+            proposed[i] += n_chains
+            mask = accept[:, None]
+            for k in range(n_layers):
+                if states[i][k] is None:
+                    continue
+                a, b = states[i][k], states[j][k]
+                states[i][k], states[j][k] = torch.where(mask, b, a), torch.where(mask, a, b)
+    rates = tuple(a / n if n else float("nan") for a, n in zip(accepted, proposed, strict=True))
+    return TemperedStates(states[-1], summed, tuple(betas), rates, n_steps, a0)
 
 
 def raise_log_prob(

@@ -69,7 +69,7 @@ def test_quality_compare_qidbm_dbm_quick(tmp_path):
     bench.main([*common, "--seeds", "1"])  # as another process would
     report = json.loads((out / "report.json").read_text())
     assert {(r["variant"], r["seed"]) for r in report["rows"]} == {
-        ("dbm", 0), ("qidbm", 0), ("dbm", 1), ("qidbm", 1)
+        ("dbm", 0), ("qidbm", 0), ("qidbm-h2", 0), ("dbm", 1), ("qidbm", 1), ("qidbm-h2", 1)
     }  # fmt: skip
     for r in report["rows"]:
         assert r["hidden_sizes"] == [12, 12] and r["batch_size"] == 50 and r["n_train"] == 200
@@ -95,6 +95,10 @@ def test_quality_compare_qidbm_dbm_quick(tmp_path):
         log_p_star = float(model.unnormalized_log_prob(test.data).mean())
         assert epoch == 2 and lk["log_p_star_bound"] <= log_p_star + 1e-9
         assert (r["gamma_mean"] is None) == (r["variant"] == "dbm")
+    # the reverse check of log Z starts from parallel-tempering states (the bench's default)
+    assert {r["likelihood"]["reverse_start"] for r in report["rows"]} == {"tempering"}
+    assert {r["likelihood"]["settings"]["pt_steps"] for r in report["rows"]} == {20}
+    assert report["summary"]["relative_fid_change"].keys() == {"qidbm", "qidbm-h2"}
     change = report["summary"]["relative_fid_change"]["qidbm"]
     by = {(r["variant"], r["seed"]): r["fid"]["value"] for r in report["rows"]}
     expected = [(by["qidbm", s] - by["dbm", s]) / by["dbm", s] for s in (0, 1)]
@@ -170,7 +174,15 @@ def test_quality_compare_flags_belong_to_their_experiment():
     with pytest.raises(SystemExit):
         bench.parse_args(["--batch-size", "100"])
     args = bench.parse_args(["--experiment", "qidbm-dbm"])
-    assert args.variants == ["dbm", "qidbm"] and args.n_hidden == 784
+    assert args.variants == ["dbm", "qidbm", "qidbm-h2"] and args.n_hidden == 784
+    with pytest.raises(SystemExit):  # the recipe overrides are experiment 2's
+        bench.parse_args(["--learning-rate", "0.05"])
+    config = bench.row_config(
+        bench.parse_args(["--experiment", "qidbm-dbm", "--learning-rate", "0.05", "--momentum",
+                          "0.9", "--n-hidden", "8"]), "qidbm-h2", 0,
+    )  # fmt: skip
+    assert config["quantum_layers"] == [2] and config["learning_rate"] == 0.05
+    assert config["momentum"] == 0.9 and config["scheme"] == "unbiased"
     assert args.out == Path("results/qidbm_vs_dbm_mnist")
     with pytest.raises(SystemExit):
         bench.parse_args(["--cd-k", "10"])  # qrbm-rbm: the recipe's
