@@ -60,6 +60,7 @@ def main() -> None:
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     p.add_argument("--data-root", default="../shared/data")
     p.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
+    p.add_argument("--cd-k", type=int, default=None, help="override the recipe's sweeps per step")
     p.add_argument("--n-hidden", type=int, default=500)
     p.add_argument("--gamma-init", type=float, default=0.5)
     p.add_argument("--limit", type=int, default=None, help="first N training images")
@@ -84,7 +85,9 @@ def main() -> None:
         args.limit, args.test_limit, args.epochs = 2000, 500, 2
         args.n_betas, args.n_chains, args.raise_points = 100, 20, 20
     torch.set_num_threads(args.threads)
-    suffix = "" if args.binarize == "threshold" else f"_{args.binarize}"
+    suffix = ("" if args.cd_k is None else f"_k{args.cd_k}") + (
+        "" if args.binarize == "threshold" else f"_{args.binarize}"
+    )
     out = args.out or Path(f"results/rbm_quality_{args.recipe}{suffix}")
 
     from qdoem.experiment import load_run_dataset, resolve_config, train
@@ -106,6 +109,7 @@ def main() -> None:
             "gamma_init": args.gamma_init,
             "limit": args.limit,
             "epochs": args.epochs,
+            "cd_k": args.cd_k,
             "seed": args.seed,
             "visible_matmul": "sparse",
             "run_dir": str(run_dir),
@@ -165,9 +169,11 @@ def _previous_rows(out: Path, args) -> list[dict]:
 
 
 def _settings(args) -> dict:
-    binarize = {} if args.binarize == "threshold" else {"binarize": args.binarize}
+    extra = {} if args.binarize == "threshold" else {"binarize": args.binarize}
+    if args.cd_k is not None:
+        extra["cd_k"] = args.cd_k
     return {
-        **binarize,
+        **extra,
         "recipe": args.recipe,
         "n_hidden": args.n_hidden,
         "gamma_init": args.gamma_init,
