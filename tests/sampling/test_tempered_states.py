@@ -19,21 +19,7 @@ from qdoem.sampling.ais import (
     reverse_ais_log_partition,
     tempered_states,
 )
-
-
-def _trap(name):
-    """Two modes (visible on with h1 off, log-mass ~30; or the reverse, ~24) that no single
-    sweep crosses (couplings -6); as in tests/metrics/test_dbm_likelihood.py."""
-    model = DBM(10, [4, 4], seed=0) if name == "dbm" else QiDBM(10, [4, 4], quantum_layers=[1])
-    model = model.to_float64()
-    p = model.parameters()
-    with torch.no_grad():
-        p["weights_1"].fill_(-6.0)
-        p["weights_2"].fill_(0.0)
-        p["visible_bias"].fill_(3.0)
-        p["hidden1_bias"].fill_(6.0)
-        p["hidden2_bias"].fill_(0.0)
-    return model
+from tests.metrics.test_dbm_likelihood import _trap  # the two-mode trap model
 
 
 def _exact_marginal(model, summed):
