@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from qdoem.cli import add_threads_option
+from qdoem.training.recipes import RECIPES
 
 # flag dest -> config key (None values are "not given" and leave the config alone)
 _FLAGS: list[tuple[str, dict]] = [
@@ -34,7 +35,10 @@ _FLAGS: list[tuple[str, dict]] = [
     ("--limit", {"type": int, "help": "use only the first N training samples"}),
     (
         "--recipe",
-        {"help": "named training settings, see qdoem.training.RECIPES (cd1, pcd); flags override"},
+        {
+            "help": f"named training settings ({', '.join(RECIPES)}; see "
+            "qdoem.training.RECIPES); flags override"
+        },
     ),
     ("--epochs", {"type": int}),
     ("--batch-size", {"type": int}),
