@@ -109,17 +109,36 @@ def default_root() -> str:
     return os.environ.get("QDOEM_DATA", "data")
 
 
-def _split_seed(seed: int, split: str) -> int:
-    """The seed of a split's stochastic binarisation: ``seed`` for the train split, one derived
-    from it and the split's name for the others, so that no test image shares its noise with
-    the training image of the same index."""
+def _split_seed(binarize_seed: int | None, seed: int, split: str) -> int:
+    """The seed of a split's stochastic binarisation: ``binarize_seed`` (the dataset option) or
+    else the run's ``seed`` for the train split, and one derived from it and the split's name
+    for the others, so that no test image shares its noise with the training image of the same
+    index. A fixed ``binarize_seed`` keeps the data the same across a study of seeds."""
+    if binarize_seed is not None:
+        if (
+            isinstance(binarize_seed, bool)
+            or not isinstance(binarize_seed, int)
+            or binarize_seed < 0
+        ):
+            raise ValueError(f"binarize_seed must be an int >= 0, got {binarize_seed!r}")
+        seed = binarize_seed
     if split == "train":
         return seed
     return derive_seed(seed, int.from_bytes(split.encode(), "little"))
 
 
 def _mnist_like(base: str, mode: str | None):
-    def load(root, split, download, limit, seed, binarize_mode=None, threshold=0.5, **_):
+    def load(
+        root,
+        split,
+        download,
+        limit,
+        seed,
+        binarize_mode=None,
+        threshold=0.5,
+        binarize_seed=None,
+        **_,
+    ):
         x = vision.load_idx_images(base, root, split, download)
         if limit is not None:
             x = x[:limit]
@@ -130,7 +149,7 @@ def _mnist_like(base: str, mode: str | None):
         if how is None:
             return grey, (28, 28), False
         return (
-            binarize(grey, how, threshold=threshold, seed=_split_seed(seed, split)),
+            binarize(grey, how, threshold=threshold, seed=_split_seed(binarize_seed, seed, split)),
             (28, 28),
             True,
         )
@@ -138,12 +157,16 @@ def _mnist_like(base: str, mode: str | None):
     return load
 
 
-def _celeba(root, split, download, limit, seed, binarize_mode=None, threshold=0.5, **_):
+def _celeba(
+    root, split, download, limit, seed, binarize_mode=None, threshold=0.5, binarize_seed=None, **_
+):
     x = vision.load_celeba32(root, split, download, limit).reshape(-1, 3 * 32 * 32)
     if binarize_mode is None:
         return x, (3, 32, 32), False
     return (
-        binarize(x, binarize_mode, threshold=threshold, seed=_split_seed(seed, split)),
+        binarize(
+            x, binarize_mode, threshold=threshold, seed=_split_seed(binarize_seed, seed, split)
+        ),
         (3, 32, 32),
         True,
     )
@@ -239,7 +262,8 @@ def load_dataset(
         ``(mean, std)`` to use instead of computing them, e.g. ``(train.mean, train.std)`` of a
         train :class:`Dataset` when loading its test split; needs ``standardize``.
     **options
-        Loader options, e.g. ``binarize_mode="stochastic"``, ``threshold``, ``rows``/``cols``
+        Loader options, e.g. ``binarize_mode="stochastic"`` (with ``binarize_seed``: the draw's
+        seed, default ``seed``), ``threshold``, ``rows``/``cols``
         (Bars-and-Stripes), ``n_bits``/``k``, ``n_samples``/``n_visible``/``n_modes``/``p``.
 
     Raises

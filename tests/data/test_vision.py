@@ -80,6 +80,19 @@ def test_stochastic_binarization_draws_each_split_its_own_noise():
     assert float(test[test_grey == 0].sum()) == 0.0
 
 
+@pytest.mark.skipif(not has_mnist, reason="MNIST files not in ../shared/data")
+def test_binarize_seed_fixes_the_data_across_run_seeds():
+    def load(seed, **kw):
+        opts = dict(root=SHARED, split="test", limit=50, binarize_mode="stochastic")
+        return load_dataset("binarized_mnist", seed=seed, **opts, **kw).data
+
+    assert torch.equal(load(0, binarize_seed=7), load(1, binarize_seed=7))
+    assert torch.equal(load(7), load(1, binarize_seed=7))
+    assert not torch.equal(load(0), load(1))
+    with pytest.raises(ValueError, match="binarize_seed"):
+        load(0, binarize_seed=-1)
+
+
 @pytest.mark.skipif(not has_fashion, reason="Fashion-MNIST files not in ../shared/data")
 def test_real_fashion_mnist():
     d = load_dataset("binarized_fashion_mnist", root=SHARED, split="test")
