@@ -209,10 +209,14 @@ def _mh_update(
             state.terms[q] = kept[q]
 
 
-def _eager_blocks(model, state, moves, values, log_u, accepted, kept, rows) -> None:
-    """The blocks of :func:`_mh_update`, eager: weights, decisions, kept rows."""
-    batch = log_u.shape[0]
-    for i in range(0, batch, rows):
+def _mh_blocks(model, state, moves, values, log_u, accepted, rows):
+    """The row blocks of :func:`_mh_update`: per block, each neighbour's proposal field and
+    chain terms with its MH weight (the compiled kernels of :mod:`qdoem.sampling.fused` inside
+    a compiled sweep), the decisions written into ``accepted``. Yields ``(rows, acc, block)``
+    with ``block`` a list of ``(q, c_old, c_new, old_terms_rows, new_terms_rows)``; the caller
+    keeps the accepted rows; ``block`` is emptied before the next one is computed."""
+    compiled = fused.active()
+    for i in range(0, log_u.shape[0], rows):
         b = slice(i, i + rows)
         values_b = [None if x is None else x[b] for x in values]
         log_alpha = None
@@ -220,18 +224,30 @@ def _eager_blocks(model, state, moves, values, log_u, accepted, kept, rows) -> N
         for q, c_old, old_terms in moves:
             quantum, params = model.layers[q], model.layer_params(q)
             old_b = _rows(old_terms, b)
-            if old_b is None:
-                old_b = quantum.chain_terms(c_old[b], params)
             c_new = model.field(q, values_b)
-            term, new_b = quantum.log_diagonal_ratio(
-                c_old[b], c_new, params, state.values[q][b], old_b
-            )
+            z = state.values[q][b]
+            if compiled:
+                if old_b is None:
+                    old_b = fused.chain_terms(c_old[b], params["gamma"])
+                term, new_b = fused.move_terms(c_old[b], c_new, params["gamma"], z, old_b)
+            else:
+                if old_b is None:
+                    old_b = quantum.chain_terms(c_old[b], params)
+                term, new_b = quantum.log_diagonal_ratio(c_old[b], c_new, params, z, old_b)
             log_alpha = term if log_alpha is None else log_alpha + term
             block.append((q, c_old, c_new, old_b, new_b))
         acc_b = log_u[b].to(log_alpha.dtype) < log_alpha
         accepted[b] = acc_b
-        w = acc_b.to(log_alpha.dtype)[:, None]
+        yield b, acc_b, block
+        block.clear()  # the caller's name for it too: freed before the next block is built
+
+
+def _eager_blocks(model, state, moves, values, log_u, accepted, kept, rows) -> None:
+    """The blocks of :func:`_mh_update`, eager: weights, decisions, kept rows."""
+    batch = log_u.shape[0]
+    for b, acc_b, block in _mh_blocks(model, state, moves, values, log_u, accepted, rows):
         for q, c_old, c_new, old_b, new_b in block:
+            w = acc_b.to(c_new.dtype)[:, None]
             c_old[b] = _keep(w, c_new, c_old[b])  # the kept field, over the cached one
             if new_b is None or old_b is None:
                 continue
@@ -247,24 +263,7 @@ def _fused_blocks(model, state, moves, values, log_u, accepted, kept, rows) -> N
     (quantum neighbours): per neighbour one fused loop for the proposal's chain terms and its
     MH weight, then one for the kept rows of its field and terms, written in place."""
     batch = log_u.shape[0]
-    for i in range(0, batch, rows):
-        b = slice(i, i + rows)
-        values_b = [None if x is None else x[b] for x in values]
-        log_alpha = None
-        block = []
-        for q, c_old, old_terms in moves:
-            params = model.layer_params(q)
-            old_b = _rows(old_terms, b)
-            if old_b is None:
-                old_b = fused.chain_terms(c_old[b], params["gamma"])
-            c_new = model.field(q, values_b)
-            term, new_b = fused.move_terms(
-                c_old[b], c_new, params["gamma"], state.values[q][b], old_b
-            )
-            log_alpha = term if log_alpha is None else log_alpha + term
-            block.append((q, c_old, c_new, old_b, new_b))
-        acc_b = log_u[b].to(log_alpha.dtype) < log_alpha
-        accepted[b] = acc_b
+    for b, acc_b, block in _mh_blocks(model, state, moves, values, log_u, accepted, rows):
         for (q, c_old, c_new, old_b, new_b), (_, _, old_terms) in zip(block, moves, strict=True):
             if old_terms is not None:  # in place over the cached field and terms
                 fused.keep_rows(acc_b, (c_new, *new_b), (c_old[b], *old_b))
