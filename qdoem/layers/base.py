@@ -144,9 +144,10 @@ class Layer(ABC):
         """Statistics of the classical twin (the same layer at ``Gamma = 0``)."""
         return self.statistics(field, params)
 
-    def twin_log_ratio(self, field: Tensor, params: Params) -> Tensor:
-        """``log Tr exp(-H_unit)`` minus that of the classical twin, per unit (0 if classical)."""
-        return torch.zeros_like(field)
+    def twin_log_weight(self, field: Tensor, params: Params) -> Tensor:
+        """``log Tr exp(-H_unit)`` minus that of the classical twin, summed over the units per
+        row (0 if classical)."""
+        return field.new_zeros(field.shape[:-1])
 
     def coupling_value(self, x: Tensor, params: Params) -> Tensor:
         """What the layer feeds into a coupling: ``x`` itself for {0,1} units."""

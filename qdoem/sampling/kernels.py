@@ -313,7 +313,7 @@ def _twin_weight(model, state: ChainState, quantum: list[int], fields=None) -> T
     total = None
     for q in quantum:
         field = state.field(model, q) if fields is None else fields[q]
-        w = model.layers[q].twin_log_ratio(field, model.layer_params(q)).sum(-1)
+        w = model.layers[q].twin_log_weight(field, model.layer_params(q))
         total = w if total is None else total + w
     return total
 

@@ -5,7 +5,7 @@ matrix ``T[i, j] = P(x_j after one sweep | x_i)`` and compare ``pi T`` with ``pi
 the Z-basis diagonal ``<x|rho|x>`` of the dense Gibbs state (:mod:`qdoem.theory`). The matrices
 are assembled from the same model and layer functions that the kernels of
 :mod:`qdoem.sampling.kernels` draw from (conditional statistics, ``log_diagonal``,
-``twin_log_ratio``, ``log_partition``), in float64; a separate empirical test ties the kernels'
+``twin_log_weight``, ``log_partition``), in float64; a separate empirical test ties the kernels'
 random draws to these matrices.
 
 Configurations are numbered by :func:`qdoem.theory.bits.state_index` over the concatenated
@@ -150,7 +150,7 @@ def _twin_matrix(model, classical: tuple[int, ...]) -> np.ndarray:
         total = np.zeros(cp[0].shape[0])
         for q in quantum:
             field = model.field(q, values)
-            total += layers[q].twin_log_ratio(field, model.layer_params(q)).sum(-1).numpy()
+            total += layers[q].twin_log_weight(field, model.layer_params(q)).numpy()
         return total
 
     old_w = weight(c_parts)

@@ -73,14 +73,21 @@ def test_fast_log_ratio_matches_the_careful_form(c_old, c_new, gamma, z):
     )
 
 
-def test_twin_log_ratio_is_quantum_minus_classical_log_partition():
+def test_twin_log_weight_is_quantum_minus_classical_log_partition():
     rng = np.random.default_rng(0)
-    c = torch.from_numpy(rng.normal(scale=6, size=300))
+    c = torch.from_numpy(rng.normal(scale=6, size=(4, 300)))
+    c[0, :10] = 0.0  # c = 0, with Gamma = 0 below: 0, not 0/0
+    c[1, :40] = torch.linspace(30, 60, 40, dtype=F64)  # sigmoid ratios that round to 1
     g = torch.from_numpy(rng.normal(scale=2, size=300))
     g[:30] = 0.0
-    expected = qubit.log_partition(c, g) - torch.nn.functional.softplus(c, threshold=40.0)
-    torch.testing.assert_close(qubit.twin_log_ratio(c, g), expected, rtol=0, atol=1e-12)
-    assert torch.equal(qubit.twin_log_ratio(c[:30], g[:30]), torch.zeros(30, dtype=F64))
+    per_unit = qubit.log_partition(c, g) - torch.nn.functional.softplus(c, threshold=40.0)
+    expected = per_unit.sum(-1)
+    torch.testing.assert_close(qubit.twin_log_weight(c, g), expected, rtol=0, atol=1e-11)
+    # units at Gamma = 0 add exactly nothing
+    assert torch.equal(qubit.twin_log_weight(c[:, :30], g[:30]), torch.zeros(4, dtype=F64))
+    # float32: a few ulps of the row sum (about 200 here, ulp 1.5e-5)
+    w32 = qubit.twin_log_weight(c.float(), g.float()).double()
+    torch.testing.assert_close(w32, expected, rtol=0, atol=1e-4)
 
 
 def test_bernoulli_layer_is_the_qubit_layer_at_gamma_zero():

@@ -6,8 +6,9 @@
   ``log Tr exp(-H)`` is the Gibbs expectation of ``d(-H)``), which checks the mean and variance
   terms of the Gaussian layer.
 - In one and two visible dimensions, ``log Z`` by numerical integration of the closed form, AIS
-  against it, and the exact sampler's histogram against the density (chi-square), at Gamma = 0
-  and Gamma = 1; the uncorrected ("plain") chain fails the same test at Gamma != 0.
+  against it, and the exact samplers' histograms (``exact``, ``twin-mh``) against the density
+  (chi-square), at Gamma = 0 and Gamma = 1; the uncorrected ("plain") chain fails the same
+  test at Gamma != 0.
 - GRBM equals QGRBM with Gamma fixed at 0 bit for bit, and a small model trained on a 2-D
   Gaussian mixture improves its AIS log-likelihood.
 """
@@ -151,10 +152,11 @@ def _chi_square_pvalue(model, sampler: str, seed: int = 0) -> float:
     return float(stats.chisquare(observed, expected).pvalue)
 
 
+@pytest.mark.parametrize("sampler", ["exact", "twin-mh"])
 @pytest.mark.parametrize("gamma", [0.0, 1.0])
-def test_exact_sampler_histogram_matches_the_density(gamma):
+def test_exact_sampler_histogram_matches_the_density(gamma, sampler):
     model = make(1, 3, gamma, scale=1.0)
-    assert _chi_square_pvalue(model, "exact") > 1e-3
+    assert _chi_square_pvalue(model, sampler) > 1e-3
 
 
 def test_plain_chain_is_biased_at_nonzero_gamma():
