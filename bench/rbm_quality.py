@@ -19,15 +19,19 @@ independent runs of ``--n-chains`` chains, ``--n-betas`` temperatures, exact ker
 that say when the two disagree. The report puts them beside the literature's anchors for a
 500-hidden RBM (Salakhutdinov & Murray 2008) and saves a sample grid of each model.
 
-Runs go to ``--runs/<variant>_<recipe>`` through :func:`qdoem.experiment.train` (resumable:
-rerunning continues an interrupted run, and a finished run is only evaluated; a run trained
-separately with ``qdoem train`` and the same settings can be placed there). The report goes
-to ``--out`` (``report.md``, ``report.json``, ``samples_<variant>.png``).
+Runs go to ``--runs/<variant>_<recipe>[_kK][_stochastic][_sS]`` (``--cd-k``, ``--binarize``,
+``--seed`` other than 0; the report's folder takes the same suffix) through
+:func:`qdoem.experiment.train` (resumable: rerunning continues an interrupted run, and a
+finished run is only evaluated; a run trained separately with ``qdoem train`` and the same
+settings can be placed there). The report goes to ``--out`` (``report.md``, ``report.json``,
+``samples_<variant>.png``).
 
 Usage::
 
     python bench/rbm_quality.py --recipe pcd [--variants rbm qrbm] [--epochs 100]
     python bench/rbm_quality.py --quick      # a smoke run: 2000 images, 2 epochs, 100 betas
+    python bench/rbm_quality.py --recipe pcd10 --variants rbm --binarize stochastic --seed 1
+        # another seed on the same digits (stochastic binarisation: seed 0's, binarize_seed 0)
 """
 
 from __future__ import annotations
@@ -88,6 +92,11 @@ def main() -> None:
     suffix = ("" if args.cd_k is None else f"_k{args.cd_k}") + (
         "" if args.binarize == "threshold" else f"_{args.binarize}"
     )
+    data_options = {} if args.binarize == "threshold" else {"binarize_mode": args.binarize}
+    if args.seed != 0:  # its own runs and report; stochastic digits: seed 0's, a seed study
+        suffix += f"_s{args.seed}"
+        if data_options:
+            data_options["binarize_seed"] = 0
     out = args.out or Path(f"results/rbm_quality_{args.recipe}{suffix}")
 
     from qdoem.experiment import load_run_dataset, resolve_config, train
@@ -103,7 +112,7 @@ def main() -> None:
             **VARIANTS[name],
             "recipe": args.recipe,
             "dataset": "binarized_mnist",
-            "dataset_options": {} if not suffix else {"binarize_mode": args.binarize},
+            "dataset_options": data_options,
             "data_root": args.data_root,
             "n_hidden": args.n_hidden,
             "gamma_init": args.gamma_init,
