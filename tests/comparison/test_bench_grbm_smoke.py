@@ -22,8 +22,8 @@ def test_grbm_speed_quick(tmp_path):
     res = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     report = json.loads((out / "report.json").read_text())
-    assert set(report["models"]) == {"GRBM", "QGRBM", "QGRBM plain"}
-    assert set(report["ratios"]) == {"QGRBM", "QGRBM plain"}
+    assert set(report["models"]) == {"GRBM", "QGRBM", "QGRBM twin-mh", "QGRBM plain"}
+    assert set(report["ratios"]) == {"QGRBM", "QGRBM twin-mh", "QGRBM plain"}
     assert report["threads"] == 1 and report["quick"] and "RANDOM" in report["data"]
     for m in report["models"].values():
         assert len(m["wall_s"]) == report["settings"]["repeats"]
@@ -32,8 +32,10 @@ def test_grbm_speed_quick(tmp_path):
         assert all(r["step"] == report["settings"]["steps"] for r in m["runs"])
         assert m["memory"]["peak_delta_bytes"] > 0
         assert m["profile"]["matmul_calls"] > 0 and m["profile"]["total_ms"] > 0
-    # The exact kernel runs its MH test at Gamma != 0; the plain one and the GRBM have none.
-    assert 0 < report["models"]["QGRBM"]["runs"][0]["accept_rate"] <= 1
+    # The exact kernels run their MH test at Gamma != 0; the plain one and the GRBM have none.
+    for name in ("QGRBM", "QGRBM twin-mh"):
+        assert 0 < report["models"][name]["runs"][0]["accept_rate"] <= 1
+    assert "twin weight" in report["models"]["QGRBM twin-mh"]["sweep_ms"]
     assert "accept_rate" not in report["models"]["QGRBM plain"]["runs"][0]
     for r in report["ratios"].values():
         for value in (r["time"]["median"], r["time"]["best"], r["cpu_time"]["median"], r["memory"]):
