@@ -461,9 +461,8 @@ def data_floor(args) -> dict:
     """The FID of ``--fid-samples`` training images (the first ones, as the models see them,
     mapped back to pixels) against the test reference: what a perfect model scores at this
     sample size and feature map. Cached in ``OUT/floor.json`` for the settings."""
-    from qdoem.experiment import load_run_dataset
+    from qdoem.cli.evaluate import data_floor as data_floor_fid
     from qdoem.io import atomic_write_text
-    from qdoem.metrics import fid_score
 
     path = args.out / "floor.json"
     if path.is_file():
@@ -472,9 +471,7 @@ def data_floor(args) -> dict:
             return saved
     # The classical model's data (binarized MNIST; Fashion-MNIST standardised per channel).
     config = row_config(args, EXPERIMENTS[args.experiment]["classical"], args.seeds[0])
-    setup = shared_fid_setup(args, config)
-    train = load_run_dataset({**config, "limit": args.fid_samples})
-    result = fid_score(train.to_images(train.data), setup[3], setup[0], setup[1])
+    result = data_floor_fid(config, shared_fid_setup(args, config), args.fid_samples)
     floor = {"settings": settings(args), "fid": result.to_dict()}
     atomic_write_text(path, json.dumps(floor, indent=2) + "\n")
     return floor

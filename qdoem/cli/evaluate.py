@@ -325,9 +325,23 @@ def model_fid(
     return fid_score(images, reference, extractor, fallback), images
 
 
+def data_floor(config: dict, setup, n_samples: int):
+    """:class:`~qdoem.metrics.FIDResult` of the first ``n_samples`` training images (as the run's
+    model sees them, mapped back to pixels) against the reference of ``setup``
+    (:func:`fid_setup`): what a perfect model scores at this sample size and feature map (the
+    Frechet distance of finite samples is biased upwards, the more so the fewer)."""
+    from qdoem.experiment import load_run_dataset
+    from qdoem.metrics import fid_score
+
+    extractor, fallback, _, reference = setup
+    train = load_run_dataset({**config, "limit": n_samples})
+    return fid_score(train.to_images(train.data), reference, extractor, fallback)
+
+
 def run_fid(args: argparse.Namespace, model, config: dict) -> None:
-    """``--fid``: writes ``fid_SPLIT.json`` and ``fid_samples_SPLIT.png`` (the first 64
-    samples); ``--fid-curve``: ``fid_curve_SPLIT.json`` and ``.png`` over the snapshots."""
+    """``--fid``: writes ``fid_SPLIT.json`` (with the :func:`data_floor` at the same sample size)
+    and ``fid_samples_SPLIT.png`` (the first 64 samples); ``--fid-curve``:
+    ``fid_curve_SPLIT.json`` and ``.png`` over the snapshots."""
     import json
     from pathlib import Path
 
@@ -361,10 +375,13 @@ def run_fid(args: argparse.Namespace, model, config: dict) -> None:
     }
     settings = {"split": args.split, **options}
     result, images = model_fid(model, setup, **options)
+    floor = data_floor(config, setup, args.fid_samples).value
     save_sample_grid(images[:64], run.path / f"fid_samples_{args.split}.png", setup[2].image_shape)
     out = Path(run.path) / f"fid_{args.split}.json"
-    atomic_write_text(out, json.dumps({**settings, **result.to_dict()}, indent=2) + "\n")
+    payload = {**settings, **result.to_dict(), "data_floor": floor}
+    atomic_write_text(out, json.dumps(payload, indent=2) + "\n")
     print(f"{args.split}: {result.summary()}")
+    print(f"data floor: FID {floor:.3f} of {args.fid_samples} training images, same reference")
     if not args.fid_curve:
         return
     snapshots = run.snapshot_files()

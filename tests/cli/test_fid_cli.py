@@ -52,13 +52,15 @@ def test_evaluate_fid_and_curve(mnist_run, tmp_path, capsys):
     assert (result["n_samples"], result["n_reference"], result["steps"]) == (100, 500, 5)
     assert 0 < result["extractor_info"]["test_accuracy"] <= 1
     assert result["extractor_info"]["spec"]["limit"] == 500
+    # real training images at the same sample size: nearer the test set than a 3-epoch model
+    assert 0 < result["data_floor"] < result["value"]
     curve = json.loads((mnist_run / "fid_curve_test.json").read_text())
     assert [p["epoch"] for p in curve["points"]] == [2, 3]
     assert curve["points"][-1]["fid"] == pytest.approx(result["value"])  # same model, seed
     for name in ("fid_curve_test.png", "fid_samples_test.png"):
         assert (mnist_run / name).read_bytes()[:4] == b"\x89PNG"
     out = capsys.readouterr().out
-    assert "NOT the Inception FID" in out and "epoch 2: FID" in out
+    assert "NOT the Inception FID" in out and "epoch 2: FID" in out and "data floor: FID" in out
     assert not (mnist_run / "eval_test.json").exists()  # --fid-only
 
 
