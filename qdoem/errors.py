@@ -5,6 +5,8 @@ Every error qdoem raises on purpose is a :class:`QdoemError`. Those about bad in
 name the field, the value and, for files, the path.
 """
 
+from typing import Any
+
 
 class QdoemError(Exception):
     """Base class of qdoem's errors. The CLI prints one on one line and exits 2."""
@@ -77,3 +79,40 @@ class FeatureExtractorError(QdoemError, OSError):
     """An FID feature extractor that cannot be had: the Inception weights are missing and
     cannot be downloaded, or a cached domain classifier fails its checksum. The message names
     the file, the folder and what to do."""
+
+
+def check_int(
+    name: str, value: Any, minimum: int = 0, *, error: type[Exception] = ValueError
+) -> int:
+    """Return ``value`` if it is an int ``>= minimum``, else raise ``error`` naming it.
+
+    ``bool`` is rejected although it subclasses ``int`` (``True`` is no count), and so are
+    floats, even integral ones (``2.0``).
+
+    Parameters
+    ----------
+    name : str
+        The field's name, as the message should show it.
+    value : Any
+        The value to check.
+    minimum : int, default 0
+        The least value allowed.
+    error : type of Exception, default ValueError
+        The class raised (e.g. :class:`ConfigError` for a setting).
+
+    Returns
+    -------
+    int
+        ``value``, unchanged.
+
+    Raises
+    ------
+    error
+        "{name} must be a positive int, got {value!r}" when ``minimum == 1``, else
+        "{name} must be an int >= {minimum}, got {value!r}".
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        if minimum == 1:
+            raise error(f"{name} must be a positive int, got {value!r}")
+        raise error(f"{name} must be an int >= {minimum}, got {value!r}")
+    return value

@@ -65,7 +65,7 @@ import numpy as np
 import torch
 
 from backends.provenance import package_versions
-from qdoem.errors import ConfigError
+from qdoem.errors import ConfigError, check_int
 from qdoem.seeding import derive_seed, seeded_generator
 
 __all__ = ["RunSpec", "ShotComparison", "default_runs", "gradient_error", "kind_of_backend"]
@@ -101,8 +101,7 @@ class RunSpec:
             raise ConfigError(f"shots must be a positive integer or None, got {self.shots!r}")
         if self.backend is None and self.shots is not None:
             raise ConfigError(f"the closed form takes no shots, got shots={self.shots!r}")
-        if isinstance(self.m_steps, bool) or not isinstance(self.m_steps, int) or self.m_steps < 1:
-            raise ConfigError(f"m_steps must be a positive int, got {self.m_steps!r}")
+        check_int("m_steps", self.m_steps, 1, error=ConfigError)
 
     @property
     def label(self) -> str:
@@ -271,8 +270,7 @@ class ShotComparison:
         self.seeds = seeds
         self.target_nll = target_nll
         self.train_options = dict(train_options or {})
-        if isinstance(n_hidden, bool) or not isinstance(n_hidden, int) or n_hidden < 1:
-            raise ConfigError(f"n_hidden must be a positive int, got {n_hidden!r}")
+        check_int("n_hidden", n_hidden, 1, error=ConfigError)
         for spec in self.runs:  # every setting checked now, not after the first runs
             self._train_config(spec, seeds[0])
 

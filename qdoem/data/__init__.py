@@ -37,7 +37,7 @@ from qdoem.data.vision import (
     standardization_stats,
     to_bits,
 )
-from qdoem.errors import DataError
+from qdoem.errors import DataError, check_int
 from qdoem.seeding import derive_seed
 
 __all__ = [
@@ -115,12 +115,7 @@ def _split_seed(binarize_seed: int | None, seed: int, split: str) -> int:
     for the others, so that no test image shares its noise with the training image of the same
     index. A fixed ``binarize_seed`` keeps the data the same across a study of seeds."""
     if binarize_seed is not None:
-        if (
-            isinstance(binarize_seed, bool)
-            or not isinstance(binarize_seed, int)
-            or binarize_seed < 0
-        ):
-            raise ValueError(f"binarize_seed must be an int >= 0, got {binarize_seed!r}")
+        check_int("binarize_seed", binarize_seed)
         seed = binarize_seed
     if split == "train":
         return seed

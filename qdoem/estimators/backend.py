@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from qdoem.errors import BackendError
+from qdoem.errors import BackendError, check_int
 from qdoem.layers.base import Layer, Params, Stats
 from qdoem.seeding import ESTIMATOR, derive_seed
 
@@ -87,8 +87,7 @@ class BackendEstimator:
 
         self.backend = backend
         self.shots = check_shots(shots)
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise ValueError(f"retries must be an int >= 0, got {retries!r}")
+        check_int("retries", retries)
         if not backoff_s >= 0:
             raise ValueError(f"backoff_s must be >= 0, got {backoff_s!r}")
         self.seed = seed

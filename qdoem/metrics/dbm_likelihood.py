@@ -68,6 +68,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import Tensor
 
+from qdoem.errors import check_int
 from qdoem.sampling.ais import (
     DEFAULT_BURN_IN,
     DEFAULT_N_BETAS,
@@ -165,12 +166,7 @@ def variational_bound(
     tol : float
         Stop when no mean moved by more than this over a sweep.
     """
-    if (
-        isinstance(max_iterations, bool)
-        or not isinstance(max_iterations, int)
-        or max_iterations < 1
-    ):
-        raise ValueError(f"max_iterations must be a positive int, got {max_iterations!r}")
+    check_int("max_iterations", max_iterations, 1)
     if isinstance(tol, bool) or not isinstance(tol, int | float) or not tol >= 0:
         raise ValueError(f"tol must be a number >= 0, got {tol!r}")
     m = model.to_float64()

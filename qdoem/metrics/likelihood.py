@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
+from qdoem.errors import check_int
 from qdoem.models.base import EXACT_MAX_VISIBLE
 from qdoem.sampling.ais import (
     DEFAULT_N_BETAS,
@@ -217,8 +218,7 @@ def likelihood_report(
     if base is not None and base not in BASES:
         raise ValueError(f"base must be one of {BASES}, got {base!r}")
     check_ais_options(n_runs, tolerance)
-    if isinstance(raise_points, bool) or not isinstance(raise_points, int) or raise_points < 0:
-        raise ValueError(f"raise_points must be an int >= 0, got {raise_points!r}")
+    check_int("raise_points", raise_points)
     deep = not model.has_closed_form_marginal()
     if method == "auto":
         small = model.n_visible + model._enumerated_bits() <= EXACT_MAX_VISIBLE

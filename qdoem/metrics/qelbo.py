@@ -41,6 +41,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from qdoem.errors import check_int
+
 __all__ = ["DENSE_MAX_QUBITS", "QELBOEstimate", "dense_qelbo", "estimate_qelbo"]
 
 #: Largest model (visible plus hidden units) the dense oracle builds ``2^n x 2^n`` matrices for.
@@ -167,8 +169,7 @@ def estimate_qelbo(
     """
     from qdoem.estimators import make_estimator
 
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    check_int("batch_size", batch_size, 1)
     if estimator is None:
         estimator = make_estimator(backend, shots=shots, seed=seed)
     v = torch.as_tensor(data)

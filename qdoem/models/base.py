@@ -36,6 +36,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from qdoem.errors import check_int
 from qdoem.io import atomic_torch_save
 from qdoem.layers.base import Layer, Params, Stats
 from qdoem.models.coupling import Coupling
@@ -696,8 +697,7 @@ pt_replicas, pt_beta_min, pt_ladder, chain_init, m_steps, clip_norm, sampler, ba
                 f"exact log Z enumerates 2^{bits} states (n_visible {n} plus enumerated hidden "
                 f"units); at most 2^{EXACT_MAX_VISIBLE}: use method='ais'"
             )
-        if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
-            raise ValueError(f"chunk must be a positive int, got {chunk!r}")
+        check_int("chunk", chunk, 1)
         m = self.to_float64()
         step = max(1, chunk >> self._enumerated_bits())
         parts = []
@@ -1045,8 +1045,7 @@ pt_replicas, pt_beta_min, pt_ladder, chain_init, m_steps, clip_norm, sampler, ba
         """Checked sampling arguments; the generator of the chains (seeded by ``seed``, else the
         model's seed)."""
         check_sampler(sampler)
-        if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive int, got {n_samples!r}")
+        check_int("n_samples", n_samples, 1)
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
             raise ValueError(f"steps must be a non-negative int, got {steps!r}")
         seed = self.seed if seed is None else seed
@@ -1240,8 +1239,7 @@ pt_replicas, pt_beta_min, pt_ladder, chain_init, m_steps, clip_norm, sampler, ba
 def check_sizes(**sizes: Any) -> None:
     """Raise ``ValueError`` naming the argument unless every size is a positive int."""
     for name, value in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+        check_int(name, value, 1)
 
 
 def _check_structure(layers: tuple[Layer, ...]) -> None:

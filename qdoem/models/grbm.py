@@ -36,6 +36,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from qdoem.errors import check_int
 from qdoem.layers import BernoulliLayer, GaussianLayer, QubitLayer
 from qdoem.models.base import check_sizes
 from qdoem.models.rbm import _OneHiddenLayer, refuse_gamma_options
@@ -56,10 +57,7 @@ class _GaussianVisible(_OneHiddenLayer):
         langevin_eta: float = 0.1,
         **options: Any,
     ) -> None:
-        if isinstance(langevin_steps, bool) or not isinstance(langevin_steps, int):
-            raise ValueError(f"langevin_steps must be a positive int, got {langevin_steps!r}")
-        if langevin_steps < 1:
-            raise ValueError(f"langevin_steps must be a positive int, got {langevin_steps!r}")
+        check_int("langevin_steps", langevin_steps, 1)
         if (
             isinstance(langevin_eta, bool)
             or not isinstance(langevin_eta, int | float)

@@ -95,6 +95,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from qdoem.errors import check_int
 from qdoem.sampling.kernels import EXACT_SAMPLERS, check_sampler, sweep
 from qdoem.sampling.state import ChainState
 
@@ -205,8 +206,7 @@ def default_betas(n_betas: int) -> Tensor:
     Below 5 temperatures the three segments cannot all have a point, and the schedule is
     uniform on [0, 1] (it must start at 0, where ``log Z_0`` is known).
     """
-    if isinstance(n_betas, bool) or not isinstance(n_betas, int) or n_betas < 2:
-        raise ValueError(f"n_betas must be an int >= 2, got {n_betas!r}")
+    check_int("n_betas", n_betas, 2)
     if n_betas < 5:  # int(0.2 n) = 0: the first segment, holding beta = 0, would be empty
         return torch.linspace(0.0, 1.0, n_betas, dtype=torch.float64)
     a = int(0.2 * n_betas)
@@ -406,8 +406,7 @@ def ais_log_partition(
     """
     from qdoem.estimators import ClosedFormEstimator
 
-    if isinstance(n_chains, bool) or not isinstance(n_chains, int) or n_chains < 2:
-        raise ValueError(f"n_chains must be an int >= 2, got {n_chains!r}")
+    check_int("n_chains", n_chains, 2)
     reference, a0, log_z0 = _annealing_setup(model, base_bias, sampler)
     summed = _check_summed(reference, ais_summed_layers(reference) if summed is None else summed)
     gen = generator if generator is not None else torch.Generator().manual_seed(0)
@@ -513,10 +512,8 @@ def reverse_ais_log_partition(
     """
     from qdoem.estimators import ClosedFormEstimator
 
-    if isinstance(n_chains, bool) or not isinstance(n_chains, int) or n_chains < 2:
-        raise ValueError(f"n_chains must be an int >= 2, got {n_chains!r}")
-    if isinstance(burn_in, bool) or not isinstance(burn_in, int) or burn_in < 0:
-        raise ValueError(f"burn_in must be an int >= 0, got {burn_in!r}")
+    check_int("n_chains", n_chains, 2)
+    check_int("burn_in", burn_in)
     if sampler not in REVERSE_AIS_SAMPLERS:
         raise ValueError(
             f"reverse AIS runs the reversal of single-layer updates; sampler {sampler!r} is "
@@ -649,14 +646,11 @@ def tempered_states(
     """
     from qdoem.estimators import ClosedFormEstimator
 
-    if isinstance(n_chains, bool) or not isinstance(n_chains, int) or n_chains < 2:
-        raise ValueError(f"n_chains must be an int >= 2, got {n_chains!r}")
+    check_int("n_chains", n_chains, 2)
     from qdoem.sampling.tempering import temperature_ladder
 
-    if isinstance(n_replicas, bool) or not isinstance(n_replicas, int) or n_replicas < 3:
-        raise ValueError(f"n_replicas must be an int >= 3, got {n_replicas!r}")
-    if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 1:
-        raise ValueError(f"n_steps must be a positive int, got {n_steps!r}")
+    check_int("n_replicas", n_replicas, 3)
+    check_int("n_steps", n_steps, 1)
     reference, a0, _ = _annealing_setup(model, base_bias, sampler)
     summed = _check_summed(reference, ais_summed_layers(reference) if summed is None else summed)
     gen = generator if generator is not None else torch.Generator().manual_seed(0)

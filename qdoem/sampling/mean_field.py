@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from qdoem.errors import check_int
 from qdoem.layers.base import Stats
 
 __all__ = ["mean_field"]
@@ -46,8 +47,7 @@ def mean_field(
     """
     if not clamped:
         raise ValueError("mean_field needs at least one clamped layer (e.g. {0: data})")
-    if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
-        raise ValueError(f"iterations must be a positive int, got {iterations!r}")
+    check_int("iterations", iterations, 1)
     ref = next(iter(clamped.values()))
     means: list[Tensor | None] = []
     for k, layer in enumerate(model.layers):

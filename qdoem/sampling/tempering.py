@@ -58,6 +58,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from qdoem.errors import check_int
 from qdoem.sampling.ais import log_trace_out
 from qdoem.sampling.kernels import check_sampler, sweep
 from qdoem.sampling.state import ChainState
@@ -78,8 +79,7 @@ def temperature_ladder(
     with temperature); ``"linear"``: ``beta_k = 1 - (1 - beta_min)(k - 1)/(R - 1)``. One
     replica: ``(1.0,)``.
     """
-    if isinstance(n_replicas, bool) or not isinstance(n_replicas, int) or n_replicas < 1:
-        raise ValueError(f"pt_replicas must be a positive int, got {n_replicas!r}")
+    check_int("pt_replicas", n_replicas, 1)
     if (
         isinstance(beta_min, bool)
         or not isinstance(beta_min, int | float)

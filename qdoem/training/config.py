@@ -6,7 +6,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from qdoem.errors import ConfigError
+from qdoem.errors import ConfigError, check_int
 from qdoem.sampling.kernels import SAMPLERS
 from qdoem.sampling.tempering import temperature_ladder
 from qdoem.training.optim import SCHEDULES, scheduled_lr
@@ -19,11 +19,6 @@ SCHEMES = ("mean-field", "unbiased")
 CHAIN_INITS = ("data", "noise")
 #: Where the chains of M-steps 2..K of an E-step start (see ``TrainConfig.m_step_start``).
 M_STEP_STARTS = ("data", "e-step")
-
-
-def _positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be a positive int, got {value!r}")
 
 
 def _number(name: str, value: Any) -> float:
@@ -187,7 +182,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "cd_k", "m_steps"):
-            _positive_int(name, getattr(self, name))
+            check_int(name, getattr(self, name), 1, error=ConfigError)
         if not _number("learning_rate", self.learning_rate) > 0:
             raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate}")
         if not 0.0 <= _number("momentum", self.momentum) < 1.0:
@@ -196,12 +191,7 @@ class TrainConfig:
             0.0 <= _number("initial_momentum", self.initial_momentum) < 1.0
         ):
             raise ConfigError(f"initial_momentum must be in [0, 1), got {self.initial_momentum}")
-        if (
-            isinstance(self.momentum_warmup, bool)
-            or not isinstance(self.momentum_warmup, int)
-            or self.momentum_warmup < 0
-        ):
-            raise ConfigError(f"momentum_warmup must be an int >= 0, got {self.momentum_warmup!r}")
+        check_int("momentum_warmup", self.momentum_warmup, error=ConfigError)
         if _number("weight_decay", self.weight_decay) < 0:
             raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
         _number("lr_final_ratio", self.lr_final_ratio)
@@ -273,12 +263,7 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if isinstance(self.track_nll, bool) or not isinstance(self.track_nll, int):
             raise ConfigError(f"track_nll must be an int, got {self.track_nll!r}")
-        if (
-            isinstance(self.pretrain_epochs, bool)
-            or not isinstance(self.pretrain_epochs, int)
-            or self.pretrain_epochs < 0
-        ):
-            raise ConfigError(f"pretrain_epochs must be an int >= 0, got {self.pretrain_epochs!r}")
+        check_int("pretrain_epochs", self.pretrain_epochs, error=ConfigError)
         if self.pretrain_learning_rate is not None and not (
             _number("pretrain_learning_rate", self.pretrain_learning_rate) > 0
         ):
