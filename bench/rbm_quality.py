@@ -7,6 +7,8 @@ Issue 9's quality benchmark. Every variant is trained with the same recipe
 ``rbm``        the classical RBM
 ``qrbm``       QRBM, Gamma learned from 0.5, exact (Z-basis MH-within-Gibbs) negative phase
 ``qrbm-plain`` the same with the paper's uncorrected chain (biased at Gamma != 0)
+``qrbm-twin``  the same with the other exact chain, ``twin-mh`` (the RBM twin's block move,
+               MH-corrected)
 ``qrbm-fixed`` QRBM with Gamma fixed at 0.5, exact chain
 ``qrbm-pt``    ``qrbm`` with parallel tempering of the persistent chains (needs a persistent
                recipe such as ``pcd``): 3 replicas, beta geometric from 1 to 0.7
@@ -50,6 +52,7 @@ VARIANTS = {
     "rbm": {"model": "rbm"},
     "qrbm": {"model": "qrbm", "sampler": "exact", "learn_gamma": True},
     "qrbm-plain": {"model": "qrbm", "sampler": "plain", "learn_gamma": True},
+    "qrbm-twin": {"model": "qrbm", "sampler": "twin-mh", "learn_gamma": True},
     "qrbm-fixed": {"model": "qrbm", "sampler": "exact", "learn_gamma": False},
     "qrbm-pt": {"model": "qrbm", "sampler": "exact", "learn_gamma": True, **PT},
     "rbm-pt": {"model": "rbm", **PT},
