@@ -49,6 +49,7 @@ __all__ = [
     "occupation",
     "occupation_and_transverse",
     "occupation_and_transverse_fast",
+    "sample_occupation",
     "transverse",
     "twin_log_weight",
     "gibbs_statistics",
@@ -559,6 +560,119 @@ def twin_log_weight(c: Tensor, gamma: Tensor) -> Tensor:
     return out.add_(_sum_log_unit_half(ratio))
 
 
+def sample_occupation(c: Tensor, gamma: Tensor, generator: torch.Generator) -> Tensor:
+    """Draws of each unit's imaginary-time occupation fraction ``f``: the path-integral
+    auxiliary variable of the ``"path-gibbs"`` chain (:mod:`qdoem.sampling.kernels`).
+
+    Maths (continuous imaginary-time path integral of one qubit, MATH-NOTES conventions
+    ``H_unit = -c n - Gamma X``). Expanding ``Tr exp(c n + Gamma X)`` over periodic Z-basis paths
+    on ``[0, 1)`` whose flips are weighted by ``Gamma``, a path with ``2k`` flips has its gaps
+    uniform on the simplex, and the time ``f`` it spends in state 1 is a ``Beta(k, k + 1)`` or
+    ``Beta(k + 1, k)`` variable; summing over ``k``,
+
+        ``Tr exp(c n + Gamma X) = int e^{c f} mu_Gamma(df)``,
+        ``mu_Gamma = delta_0 + delta_1 + m_Gamma(f) df``,
+        ``m_Gamma(f) = sum_k Gamma^{2k} [f(1-f)]^{k-1} / ((k-1)! k!)
+                     = |Gamma| I_1(2 |Gamma| sqrt(f(1-f))) / sqrt(f(1-f))``
+
+    (``I_1`` the modified Bessel function; the atoms are the two paths without flips). So a
+    unit's law of ``f`` given its field is the tilted measure ``e^{c f} mu_Gamma(df) / Z(c)``,
+    with ``E[f] = d log Z / dc = <n>`` (:func:`occupation`). By the time-translation invariance
+    of periodic paths, ``<z|exp(c n + Gamma X)|z> = int f^z (1 - f)^{1-z} e^{c f} mu_Gamma(df)``:
+    a Z-basis outcome is ``Bernoulli(f)`` given the path. A CQ-LVM's Gibbs state is therefore
+    the marginal of the classical joint ``exp(-H_classical(x)) prod_j e^{c_j(x) f_j}
+    mu_{Gamma_j}(df_j)``, linear in ``f`` like a classical model in its hidden values, and its
+    Z-basis diagonal is the marginal of that joint times ``prod_j Bernoulli(z_j; f_j)``.
+
+    The draw, per unit, from one uniform ``u``:
+
+    - ``p_cont = P(f in (0, 1)) = 1 - cosh(c/2) / cosh D`` (``D = sqrt(c^2/4 + Gamma^2)``),
+      evaluated without cancellation as ``(-expm1(-2A)) (-expm1(-2B)) / (1 + exp(-2D))`` with
+      ``2A = D + |c|/2`` and ``2B = D - |c|/2 = Gamma^2 / (D + |c|/2)`` (from ``cosh D -
+      cosh(c/2) = 2 sinh A sinh B``); exactly 0 at ``Gamma = 0``;
+    - ``u < p_cont``: continuous; else an atom, ``f = 1`` if ``u - p_cont < sigmoid(c) (1 -
+      p_cont)`` (the atoms weigh 1 and ``e^c``), else ``f = 0``. At ``Gamma = 0`` this is
+      ``u < sigmoid(c)``, the classical unit's draw;
+    - the continuous units by rejection from the truncated exponential ``e^{c f}`` on ``[0, 1]``
+      (inverse CDF from a uniform ``w``: ``g = log1p(w expm1(-|c|)) / (-|c|)`` has density
+      ``∝ e^{-|c| g}``, and ``f = g`` for ``c < 0``, ``1 - g`` for ``c > 0``; ``f = w`` for
+      ``|c|`` below the dtype's epsilon), accepted with probability ``h(f(1-f)) / h(1/4)``,
+      ``h(s) = I_1(2|Gamma| sqrt s) / sqrt s`` increasing, written with the scaled Bessel
+      function so that nothing overflows: with ``x = 2|Gamma| sqrt(f(1-f)) <= |Gamma|``,
+      ``ratio = [i1e(x)/x] / [i1e(|Gamma|)/|Gamma|] exp(x - |Gamma|)`` (``i1e(x)/x -> 1/2`` at
+      ``x -> 0``). Rejected units draw again (the pending ones only) until all are accepted;
+      the acceptance rate is at least ``|Gamma| / (2 I_1(|Gamma|))`` (0.88 at ``Gamma = 1``,
+      0.38 at 3).
+
+    Every draw comes from ``generator``: a seed fixes the result.
+
+    Parameters
+    ----------
+    c : Tensor
+        Longitudinal fields, shape ``(..., units)``, float32 or float64, finite.
+    gamma : Tensor
+        Transverse fields, broadcastable to ``c`` (their sign does not matter).
+    generator : torch.Generator
+        Source of the uniforms (on ``c``'s device).
+
+    Returns
+    -------
+    Tensor
+        ``f`` in ``[0, 1]``, shaped like ``c``, in its dtype: exactly 0 or 1 on the atoms.
+    """
+    if not bool(torch.isfinite(c).all()):
+        raise ValueError("sample_occupation: the fields c must be finite")
+    g = torch.as_tensor(gamma, dtype=c.dtype, device=c.device).abs().expand_as(c)
+    if not bool(torch.isfinite(g).all()):
+        raise ValueError("sample_occupation: gamma must be finite")
+    tiny = torch.finfo(c.dtype).tiny
+    half = 0.5 * c.abs()
+    d = torch.hypot(half, g)
+    s = d + half  # 2A
+    p_cont = torch.expm1(-s).mul_(torch.expm1(-(g * g) / s.clamp_min(tiny)))  # (-.)(-.) = +
+    p_cont.div_(torch.exp(-2.0 * d).add_(1.0))
+    u = torch.rand(c.shape, generator=generator, device=c.device, dtype=c.dtype)
+    cont = u < p_cont
+    # An atom: f = 1 with probability sigmoid(c) (u - 0 and x * 1 are exact: u < sigmoid(c)
+    # bit for bit at Gamma = 0).
+    f = (u - p_cont).lt_(torch.sigmoid(c).mul_(1.0 - p_cont)).to(c.dtype)
+    pending = cont.reshape(-1).nonzero().squeeze(1)
+    if pending.numel() == 0:
+        return f
+    flat = f.reshape(-1)  # a view: f is a fresh contiguous tensor
+    cc, gg = c.reshape(-1)[pending], g.reshape(-1)[pending]
+    top = _i1e_over_x(gg)  # h(1/4) up to the common factor 2 Gamma^2 e^{|Gamma|}
+    eps = torch.finfo(c.dtype).eps
+    a = cc.abs()
+    tilted = a > eps
+    neg = -torch.where(tilted, a, torch.ones_like(a))
+    m = torch.expm1(neg)
+    while pending.numel():
+        w, v = torch.rand((2, pending.numel()), generator=generator, device=c.device, dtype=c.dtype)
+        gap = torch.where(tilted, torch.log1p(w * m) / neg, w).clamp_(
+            0.0, 1.0
+        )  # density e^{-|c| g}
+        x = torch.sqrt(gap * (1.0 - gap)).mul_(2.0 * gg)
+        ratio = _i1e_over_x(x).div_(top).mul_(torch.exp(x - gg))
+        ok = v < ratio
+        value = torch.where(cc > 0, 1.0 - gap, gap)
+        flat[pending[ok]] = value[ok]
+        keep = ~ok
+        pending, cc, gg, top, tilted, neg, m = (
+            t[keep] for t in (pending, cc, gg, top, tilted, neg, m)
+        )
+    return f
+
+
+def _i1e_over_x(x: Tensor) -> Tensor:
+    """``i1e(x) / x = e^{-x} I_1(x) / x`` for ``x >= 0``; ``(1 - x) / 2`` below the dtype's
+    epsilon (its series), so 1/2 at ``x = 0``."""
+    eps = torch.finfo(x.dtype).eps
+    small = x <= eps
+    safe = torch.where(small, torch.ones_like(x), x)
+    return torch.where(small, 0.5 * (1.0 - x), torch.special.i1e(safe) / safe)
+
+
 class QubitLayer(Layer):
     """Latent qubits with longitudinal fields ``bias`` and transverse fields ``gamma``.
 
@@ -694,3 +808,10 @@ class QubitLayer(Layer):
 
     def parameter_statistics(self, stats: Stats, params: Params) -> dict[str, Tensor]:
         return {"bias": stats["mean"], "gamma": stats["x"]}
+
+    def occupation_sample(
+        self, field: Tensor, params: Params, generator: torch.Generator
+    ) -> Tensor:
+        """Occupation fractions ``f`` of the units' imaginary-time paths given ``field``
+        (:func:`sample_occupation`): the ``"path-gibbs"`` chain's draw of this layer."""
+        return sample_occupation(field, params["gamma"], generator)
