@@ -125,11 +125,12 @@ def test_occupation_draws_are_fixed_by_the_seed():
     assert torch.equal(drawn, a)
 
 
-def test_bad_input_and_classical_layers_are_refused():
+def test_infinite_fields_are_the_atoms_and_bad_input_is_refused():
     gen = torch.Generator().manual_seed(0)
-    with pytest.raises(ValueError, match="fields c must be finite"):
-        sample_occupation(torch.tensor([[0.0, math.nan]]), torch.ones(2), gen)
-    with pytest.raises(ValueError, match="gamma must be finite"):
-        sample_occupation(torch.zeros(1, 2), torch.tensor([1.0, math.inf]), gen)
+    f = sample_occupation(torch.tensor([[math.inf, -math.inf]] * 3), torch.ones(2), gen)
+    assert torch.equal(f, torch.tensor([[1.0, 0.0]] * 3))
+    for c, gamma in (([0.0, math.nan], [1.0, 1.0]), ([0.0, 0.0], [1.0, math.inf])):
+        with pytest.raises(ValueError, match="c and gamma must not be NaN, nor gamma inf"):
+            sample_occupation(torch.tensor([c]), torch.tensor(gamma), gen)
     with pytest.raises(NotImplementedError, match="BernoulliLayer 'v' has no imaginary-time"):
         BernoulliLayer(3, "v").occupation_sample(torch.zeros(1, 3), {"bias": torch.zeros(3)}, gen)
