@@ -603,7 +603,7 @@ def sample_occupation(c: Tensor, gamma: Tensor, generator: torch.Generator) -> T
       (``i1e(x)/x -> 1/2`` at ``x -> 0``). The acceptance rate is at least ``|Gamma| / (2
       I_1(|Gamma|))`` (0.88 at ``Gamma = 1``, 0.38 at 3) and known in closed form
       (:func:`_candidates`): each round proposes to every pending unit about as many
-      candidates as leave it pending with probability 0.1, and the first accepted one, in
+      candidates as leave it pending with probability 1/4, and the first accepted one, in
       order, is its draw (plain rejection sampling, in few vectorised rounds).
 
     Every draw comes from ``generator``: a seed fixes the result.
@@ -627,7 +627,7 @@ def sample_occupation(c: Tensor, gamma: Tensor, generator: torch.Generator) -> T
     tiny, eps = torch.finfo(c.dtype).tiny, torch.finfo(c.dtype).eps
     half = 0.5 * c.abs()
     g = g.expand_as(c)
-    d = torch.hypot(half, g)
+    d = torch.addcmul(g * g, half, half).sqrt_()  # D
     s = d + half  # 2A
     p_cont = torch.expm1(-s).mul_(torch.expm1(-(g * g) / s.clamp_min(tiny)))  # (-.)(-.) = +
     p_cont.div_(torch.exp(-2.0 * d).add_(1.0))
@@ -671,17 +671,19 @@ def sample_occupation(c: Tensor, gamma: Tensor, generator: torch.Generator) -> T
         rest = (~done).nonzero().squeeze(1)
         if rest.numel() == 0:
             return f
-        pending, tries, unit = pending[rest], tries[rest], unit.index_select(1, rest)
+        # The few units left: four times the proposals (a straggler costs little; rounds do).
+        pending, unit = pending[rest], unit.index_select(1, rest)
+        tries = tries[rest].mul_(4).clamp_(max=_MAX_TRIES)
     raise RuntimeError(
         f"sample_occupation: {pending.numel()} units still rejected after {_MAX_ROUNDS} rounds "
         f"(|Gamma| up to {float(unit[2].max()):.3g}: out of the range this sampler serves)"
     )
 
 
-#: Proposals per pending unit and round of :func:`sample_occupation`'s rejection step: enough
-#: that a unit is still pending after a round with probability about ``_MISS`` (few rounds, each
-#: a handful of vectorised passes), at most ``_MAX_TRIES``.
-_MISS, _MAX_TRIES = 0.1, 1024
+#: Proposals per pending unit in the first round of :func:`sample_occupation`'s rejection step:
+#: enough that a unit is still pending after it with probability about ``_MISS`` (few rounds,
+#: each a handful of vectorised passes), at most ``_MAX_TRIES``; four times more each round.
+_MISS, _MAX_TRIES = 0.25, 1024
 #: Rounds after which :func:`sample_occupation` gives up (each unit is left pending by a round
 #: with probability about ``_MISS``: never reached for a finite Gamma of any practical size).
 _MAX_ROUNDS = 10000
@@ -696,7 +698,7 @@ def _candidates(c: Tensor, g: Tensor, top: Tensor, p_cont: Tensor, neg: Tensor) 
     = e^{max(c, 0)} (-expm1(-|c|)) / |c|`` and ``m_Gamma(1/2) = 2 Gamma^2 top e^{|Gamma|}``
     (``top = i1e(|Gamma|)/|Gamma|``), in logs; ``neg = -|c|``. Only the number of proposals
     depends on it, not the law of the draw: rounding here costs time, never exactness."""
-    d = torch.hypot(0.5 * c, g)
+    d = torch.addcmul(g * g, c, c, value=0.25).sqrt_()
     log_acc = (
         p_cont.log()
         + d
@@ -714,12 +716,10 @@ def _candidates(c: Tensor, g: Tensor, top: Tensor, p_cont: Tensor, neg: Tensor) 
 
 
 def _i1e_over_x(x: Tensor) -> Tensor:
-    """``i1e(x) / x = e^{-x} I_1(x) / x`` for ``x >= 0``; ``(1 - x) / 2`` below the dtype's
-    epsilon (its series), so 1/2 at ``x = 0``."""
-    eps = torch.finfo(x.dtype).eps
-    small = x <= eps
-    safe = torch.where(small, torch.ones_like(x), x)
-    return torch.where(small, 0.5 * (1.0 - x), torch.special.i1e(safe) / safe)
+    """``i1e(x) / x = e^{-x} I_1(x) / x`` for ``x >= 0``, with ``x`` floored at the dtype's
+    epsilon: ``(1 - x) / 2 + O(x^2)`` there, so ``1/2`` to rounding at ``x -> 0``."""
+    x = x.clamp_min(torch.finfo(x.dtype).eps)
+    return torch.special.i1e(x).div_(x)
 
 
 class QubitLayer(Layer):

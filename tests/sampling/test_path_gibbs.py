@@ -4,8 +4,8 @@
   layers' marginal of ``pi = <x|rho|x>`` (the quantum layers' values set to 1, not drawn: the
   sweep must not read them), one sweep, and the histogram of the whole Z-basis state (classical
   layers and the quantum layers' Bernoulli(f) outcomes) is compared with ``pi`` by chi-square,
-  on a QRBM and QiDBMs with quantum h1 or h2 at Gamma = 1, eager and compiled. The same test
-  rejects the plain chain (it can fail).
+  on a QRBM and QiDBMs with quantum h1 or h2 at Gamma = 1 and 2.5, eager and compiled. The
+  same test rejects the plain chain at Gamma = 1 (it can fail).
 - QGRBM in one dimension: ``model.sample(sampler="path-gibbs")`` against the density by
   quadrature (``tests/models/test_grbm.py``'s histogram test, whose control rejects "plain").
 - AIS with the kernel matches the exact ``log Z`` of a QRBM and of QiDBMs.
@@ -53,9 +53,10 @@ def _one_sweep_pvalue(model, sampler: str, seed: int = 0) -> float:
     return _chi_square_pvalue(counts, N_CHAINS * pi)
 
 
+@pytest.mark.parametrize("gamma", [1.0, 2.5])
 @pytest.mark.parametrize("family", ["qrbm", "qidbm-h1", "qidbm-h2"])
-def test_one_sweep_keeps_the_models_z_basis_law(family):
-    model = FAMILIES[family](1.0)
+def test_one_sweep_keeps_the_models_z_basis_law(family, gamma):
+    model = FAMILIES[family](gamma)
     assert _one_sweep_pvalue(model, "path-gibbs") > 1e-4
 
 
@@ -149,9 +150,10 @@ def test_registered_as_an_exact_kernel_and_clamping_a_quantum_layer_is_refused()
     "make",
     [
         lambda **kw: QRBM(6, 4, gamma_init=0.5, persistent=True, **kw),
+        lambda **kw: QRBM(6, 4, gamma_init=0.5, persistent=True, pt_replicas=3, **kw),
         lambda **kw: QiDBM(6, [4, 3], quantum_layers=[2], gamma_init=0.5, scheme="unbiased", **kw),
     ],
-    ids=["qrbm-pcd", "qidbm-h2-unbiased"],
+    ids=["qrbm-pcd", "qrbm-tempering", "qidbm-h2-unbiased"],
 )
 def test_training_runs_with_the_kernel(make):
     rng = np.random.default_rng(0)
