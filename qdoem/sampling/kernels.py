@@ -22,7 +22,8 @@
               occupation fraction ``f`` from its exact conditional
               (:func:`~qdoem.layers.qubit.sample_occupation`), every classical layer from its
               classical conditional given ``f``. Exact at every Gamma, no MH test, the cost of
-              a block-Gibbs sweep; any model (QRBM, QiDBM, QGRBM). See :func:`_path_gibbs`.
+              a block-Gibbs sweep; any model (QRBM, QiDBM, QGRBM). A classical simulation: the
+              draws of ``f`` use the closed form, not ``estimator``. See :func:`_path_gibbs`.
 ============  ===============================================================================
 
 Sweep order: the odd layers, then the even layers (for a QRBM: hidden, then visible; the
