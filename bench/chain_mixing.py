@@ -32,7 +32,7 @@ import torch
 def parse(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--run", type=Path, required=True, help="a run directory (its checkpoint)")
-    p.add_argument("--samplers", nargs="+", default=["exact", "twin-mh"])
+    p.add_argument("--samplers", nargs="+", default=["exact", "twin-mh", "path-gibbs"])
     p.add_argument("--chains", type=int, default=512)
     p.add_argument("--burn-in", type=int, default=100)
     p.add_argument("--sweeps", type=int, default=50)

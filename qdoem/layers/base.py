@@ -210,3 +210,15 @@ class Layer(ABC):
         """``n`` draws of the base model's visible layer (float64, CPU)."""
         p = torch.full((self.size,), 0.5, dtype=torch.float64) if base is None else base.sigmoid()
         return (torch.rand((n, self.size), generator=generator, dtype=torch.float64) < p).double()
+
+    # ------------------------------------------------------------------ path-integral chain
+    def occupation_sample(
+        self, field: Tensor, params: Params, generator: torch.Generator
+    ) -> Tensor:
+        """Imaginary-time occupation fractions of the units given ``field``: the ``"path-gibbs"``
+        chain's draw of a quantum layer (``qubit.sample_occupation``); classical layers have
+        no paths and are drawn with :meth:`sample`."""
+        raise NotImplementedError(
+            f"{type(self).__name__} {self.name!r} has no imaginary-time paths: occupation "
+            f"fractions are drawn for quantum layers only"
+        )

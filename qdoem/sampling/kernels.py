@@ -18,9 +18,16 @@
               then ``langevin_steps`` MALA moves of ``v`` on ``P(v | h)`` of the Z-basis joint
               (Liao et al.'s Gibbs-Langevin, each move MH-adjusted). Exact
               (:mod:`qdoem.sampling.langevin`).
+``"path-gibbs"`` Block Gibbs on the imaginary-time path-integral joint: each quantum unit's
+              occupation fraction ``f`` from its exact conditional
+              (:func:`~qdoem.layers.qubit.sample_occupation`), every classical layer from its
+              classical conditional given ``f``. Exact at every Gamma, no MH test, the cost of
+              a block-Gibbs sweep; any model (QRBM, QiDBM, QGRBM). A classical simulation: the
+              draws of ``f`` use the closed form, not ``estimator``. See :func:`_path_gibbs`.
 ============  ===============================================================================
 
-Sweep order: the odd layers, then the even layers (for a QRBM: hidden, then visible). At
+Sweep order: the odd layers, then the even layers (for a QRBM: hidden, then visible; the
+``"path-gibbs"`` sweep draws the quantum layers first). At
 ``Gamma = 0`` every kernel is the classical block-Gibbs sweep, draw for draw, so a ``Gamma = 0``
 model samples exactly like its classical twin.
 
@@ -37,6 +44,7 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import Tensor
 
+from qdoem.layers.bernoulli import bernoulli_sample
 from qdoem.sampling import fused
 from qdoem.sampling.state import ChainState
 
@@ -347,6 +355,68 @@ def _twin_mh(model, state: ChainState, estimator, generator, clamped: frozenset[
     state.twin_log_weight = _keep(accepted[:, 0], new_weight, old_weight)
 
 
+def _path_gibbs(model, state: ChainState, estimator, generator, clamped: frozenset[int]) -> None:
+    """One sweep of block Gibbs on the path-integral joint (``"path-gibbs"``).
+
+    Maths (:func:`~qdoem.layers.qubit.sample_occupation`): the Gibbs state of a CQ-LVM is the
+    marginal of the classical joint
+
+        ``P(x, f) ∝ exp(-H_classical(x)) prod_j e^{c_j(x) f_j} mu_{Gamma_j}(df_j)``
+
+    over the classical layers ``x`` and the imaginary-time occupation fraction ``f_j`` of every
+    quantum unit, ``c_j(x)`` its field (linear in the neighbouring classical layers). Its
+    conditionals are exact and cheap: ``f | x`` is independent per unit (the tilted measure
+    ``e^{c f} mu_Gamma(df)``, ``E[f] = <n>``), and a classical layer given its neighbours is its
+    ordinary conditional with the quantum neighbours' values replaced by ``f`` (the field
+    ``b + W f`` is linear in them). The sweep draws every quantum layer's ``f`` (independent
+    given the classical layers: quantum layers are never adjacent), then the classical layers
+    in :attr:`~qdoem.models.LayeredModel.sweep_order`, each from its conditional: a Gibbs sweep
+    of ``P(x, f)``, never rejecting. Quantum layers first, whatever their place in the sweep
+    order, so that no classical update ever reads a quantum layer's value from before the
+    sweep: on the classical layers the sweep is a Markov kernel of its own, whose stationary law
+    is the model's marginal (the visible ``p(v)`` included).
+
+    At the end every quantum layer's ``f`` is replaced by a Z-basis outcome ``z ~ Bernoulli(f)``
+    (one uniform per unit): the Z-basis diagonal ``<x, z|rho|x, z>`` is the marginal of
+    ``P(x, f) prod_j Bernoulli(z_j; f_j)``, so between sweeps the chain's values are those of
+    the other kernels, a draw of ``<x, z|rho|x, z>`` at stationarity (what the negative phase,
+    AIS, the unbiased scheme's coupled MH step and every other kernel read). ``set_value``
+    drops the neighbours' fields and statistics computed from ``f``.
+
+    When every quantum layer acts classically (Gamma = 0) this is the ``"plain"`` sweep, draw
+    for draw. A quantum layer with Gamma != 0 cannot be clamped next to a free layer (its
+    neighbours would be drawn given a Z-basis value, the biased plain move). With mixed-precision
+    matmuls (``matmul_dtype``) ``f`` enters the fields rounded to that dtype, unlike {0,1}
+    values: the chain is then exact only to that rounding.
+    """
+    layers = model.layers
+    active = [
+        q
+        for q in model.sweep_order
+        if layers[q].quantum and not layers[q].acts_classically(model.layer_params(q))
+    ]
+    if not active:
+        return _plain(model, state, estimator, generator, clamped)  # classical: exact already
+    for q in active:
+        if q in clamped and any(0 <= j < len(layers) and j not in clamped for j in (q - 1, q + 1)):
+            raise ValueError(
+                f"sampler 'path-gibbs' cannot hold quantum layer {layers[q].name!r} (Gamma != 0) "
+                f"clamped while a neighbour is sampled; use sampler='exact'"
+            )
+    drawn = []
+    for q in model.sweep_order:  # every quantum layer first, from the classical values
+        if layers[q].quantum and q not in clamped:
+            f = layers[q].occupation_sample(state.field(model, q), model.layer_params(q), generator)
+            state.set_value(q, f)
+            drawn.append(q)
+    for k in model.sweep_order:
+        if not layers[k].quantum and k not in clamped:
+            _gibbs_update(model, state, k, estimator, generator)
+    for q in drawn:
+        if q in active:  # f is 0 or 1 already where Gamma = 0
+            state.set_value(q, bernoulli_sample(state.values[q], generator))
+
+
 def _heat_bath(model, state: ChainState, estimator, generator, clamped: frozenset[int]) -> None:
     layers = model.layers
     if len(layers) != 2 or not layers[0].binary:
@@ -381,6 +451,7 @@ SAMPLERS: dict[str, Callable[..., None]] = {
     "twin-mh": _twin_mh,
     "heat-bath": _heat_bath,
     "gibbs-langevin": _gibbs_langevin,
+    "path-gibbs": _path_gibbs,
 }
 #: The kernels whose stationary law is the model's, for every Gamma.
-EXACT_SAMPLERS = ("exact", "twin-mh", "heat-bath", "gibbs-langevin")
+EXACT_SAMPLERS = ("exact", "twin-mh", "heat-bath", "gibbs-langevin", "path-gibbs")
