@@ -24,6 +24,9 @@ from qdoem.theory.bits import basis_states, state_index
 __all__ = ["state_layers", "transition_matrix"]
 
 MAX_STATE_BITS = 14
+#: The kernels with a transition matrix here ("path-gibbs" draws a continuous f: its tests check
+#: the law one sweep keeps instead, tests/sampling/test_path_gibbs.py).
+MATRIX_SAMPLERS = ("exact", "plain", "gibbs-langevin", "twin-mh", "heat-bath")
 
 
 def state_layers(model, sampler: str) -> tuple[int, ...]:
@@ -35,6 +38,11 @@ def state_layers(model, sampler: str) -> tuple[int, ...]:
     plain block Gibbs); the visible layer for ``"heat-bath"``.
     """
     check_sampler(sampler)
+    if sampler not in MATRIX_SAMPLERS:
+        raise ValueError(
+            f"transition matrices are built for the samplers {MATRIX_SAMPLERS}, not {sampler!r} "
+            "(its state is not a finite set of Z-basis values)"
+        )
     no_quantum = not any(layer.quantum for layer in model.layers)
     if sampler in ("exact", "plain", "gibbs-langevin") or (sampler == "twin-mh" and no_quantum):
         return tuple(range(len(model.layers)))

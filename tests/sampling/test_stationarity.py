@@ -205,3 +205,10 @@ def test_exact_chain_with_backend_shots_draws_from_its_matrix(backend, n_chains)
     counts = _one_sweep_histogram(model, "exact", start, n_chains, estimator, 1)
     assert estimator.calls_ == 1  # one call: a Z-basis shot of every chain's hidden qubits
     assert _chi_square_pvalue(counts, n_chains * row) > 1e-4
+
+
+def test_transition_matrix_refuses_a_kernel_it_cannot_build():
+    """path-gibbs draws a continuous occupation fraction: no matrix over Z-basis states (it used
+    to fall through to the heat-bath matrix)."""
+    with pytest.raises(ValueError, match="not 'path-gibbs'"):
+        transition_matrix(FAMILIES["qrbm"](1.0), "path-gibbs")
