@@ -59,7 +59,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--sampler",
         default="exact",
-        help="AIS transition kernel: exact (default), twin-mh, heat-bath (no RAISE); plain only "
+        help="AIS transition kernel: exact (default), twin-mh, heat-bath and path-gibbs (no "
+        "RAISE); plain only "
         "for classical models",
     )
     add_qelbo_options(p)

@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=sorted(SAMPLERS),
         default="exact",
         help="exact (default) leaves p(v) invariant for every Gamma; plain is the uncorrected "
-        "chain (biased at Gamma != 0); twin-mh and heat-bath are exact too",
+        "chain (biased at Gamma != 0); twin-mh, heat-bath and path-gibbs are exact too",
     )
     p.add_argument(
         "--local-mode",

@@ -84,7 +84,8 @@ _FLAGS: list[tuple[str, dict]] = [
         "--sampler",
         {
             "help": "negative-phase chain: exact (Z-basis MH-within-Gibbs, the default), plain "
-            "(the uncorrected chain, biased at Gamma != 0), twin-mh, heat-bath, gibbs-langevin "
+            "(the uncorrected chain, biased at Gamma != 0), twin-mh, heat-bath, path-gibbs (exact, "
+            "no MH test), gibbs-langevin "
             "(GRBM/QGRBM: MH-adjusted Langevin moves of v)",
         },
     ),

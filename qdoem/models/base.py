@@ -997,7 +997,7 @@ pt_replicas, pt_beta_min, pt_ladder, chain_init, m_steps, clip_norm, sampler, ba
         ----------
         n_samples : int
             Number of chains (rows returned).
-        sampler : {"exact", "plain", "twin-mh", "heat-bath"}
+        sampler : {"exact", "plain", "twin-mh", "heat-bath", "path-gibbs", "gibbs-langevin"}
             The kernel, as in training. ``"plain"`` is the uncorrected chain: its stationary law
             is not ``p(v)`` at Gamma != 0.
         steps : int

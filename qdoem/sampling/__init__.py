@@ -1,11 +1,12 @@
 """Samplers for CQ-LVMs: Markov-chain kernels, mean field, AIS, and exact transition matrices.
 
 Training (:mod:`qdoem.training`), ``model.sample`` and AIS all run the kernels of
-:mod:`qdoem.sampling.kernels` (``"exact"``, ``"plain"``, ``"twin-mh"``, ``"heat-bath"``, and
-``"gibbs-langevin"`` for Gaussian visible units, :mod:`qdoem.sampling.langevin`) on a
-:class:`ChainState`. The plain block-Gibbs chain is biased at Gamma != 0; the others leave the
-model's law invariant for every Gamma (MATH-NOTES). :class:`ParallelTempering` runs them on
-replicas of the model at several inverse temperatures, with swaps (persistent chains).
+:mod:`qdoem.sampling.kernels` (``"exact"``, ``"plain"``, ``"twin-mh"``, ``"heat-bath"``,
+``"path-gibbs"``, and ``"gibbs-langevin"`` for Gaussian visible units,
+:mod:`qdoem.sampling.langevin`) on a :class:`ChainState`. The plain block-Gibbs chain is
+biased at Gamma != 0; the others leave the model's law invariant for every Gamma (MATH-NOTES).
+:class:`ParallelTempering` runs them on replicas of the model at several inverse temperatures,
+with swaps (persistent chains).
 """
 
 from qdoem.sampling.ais import (

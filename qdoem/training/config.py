@@ -111,7 +111,8 @@ class TrainConfig:
     sampler : str
         Negative-phase kernel (:data:`qdoem.sampling.SAMPLERS`): ``"exact"`` (Z-basis
         MH-within-Gibbs, the default), ``"plain"`` (the uncorrected chain of the paper, biased
-        at Gamma != 0, for comparison), ``"twin-mh"``, ``"heat-bath"``.
+        at Gamma != 0, for comparison), ``"twin-mh"``, ``"heat-bath"``, ``"path-gibbs"`` (block
+        Gibbs on the imaginary-time path-integral joint: exact, no MH test).
     backend : str or None
         Circuit backend for the quantum layers' statistics and Z-basis samples
         (:func:`backends.get_backend` names); None is the closed form.
