@@ -9,6 +9,8 @@ Issue 9's quality benchmark. Every variant is trained with the same recipe
 ``qrbm-plain`` the same with the paper's uncorrected chain (biased at Gamma != 0)
 ``qrbm-twin``  the same with the other exact chain, ``twin-mh`` (the RBM twin's block move,
                MH-corrected)
+``qrbm-path``  the same with ``path-gibbs`` (exact block Gibbs on the path-integral joint, no
+               MH test)
 ``qrbm-fixed`` QRBM with Gamma fixed at 0.5, exact chain
 ``qrbm-pt``    ``qrbm`` with parallel tempering of the persistent chains (needs a persistent
                recipe such as ``pcd``): 3 replicas, beta geometric from 1 to 0.7
@@ -53,6 +55,7 @@ VARIANTS = {
     "qrbm": {"model": "qrbm", "sampler": "exact", "learn_gamma": True},
     "qrbm-plain": {"model": "qrbm", "sampler": "plain", "learn_gamma": True},
     "qrbm-twin": {"model": "qrbm", "sampler": "twin-mh", "learn_gamma": True},
+    "qrbm-path": {"model": "qrbm", "sampler": "path-gibbs", "learn_gamma": True},
     "qrbm-fixed": {"model": "qrbm", "sampler": "exact", "learn_gamma": False},
     "qrbm-pt": {"model": "qrbm", "sampler": "exact", "learn_gamma": True, **PT},
     "rbm-pt": {"model": "rbm", **PT},
