@@ -59,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--sampler",
         default="exact",
-        help="AIS transition kernel: exact (default), twin-mh, heat-bath and path-gibbs (no "
+        help="AIS transition kernel: exact (default), twin-mh, path-gibbs, heat-bath (no "
         "RAISE); plain only "
         "for classical models",
     )

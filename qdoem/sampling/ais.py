@@ -123,8 +123,11 @@ __all__ = [
 DEFAULT_N_BETAS = 10000
 DEFAULT_N_CHAINS = 100
 
-#: Kernels whose sweep is reversible on the visible marginal (RAISE needs reversibility).
-REVERSIBLE_SAMPLERS = ("exact", "twin-mh", "plain")
+#: Kernels whose sweep is reversible on the visible marginal (RAISE needs reversibility; it
+#: anneals one-hidden-layer models only). ``path-gibbs`` there is v -> f ~ p(f | v) -> v' ~
+#: p(v' | f), a two-block data-augmentation chain: p(v) K(v, v') = int p(f) p(v | f) p(v' | f) df
+#: is symmetric in v and v'.
+REVERSIBLE_SAMPLERS = ("exact", "twin-mh", "plain", "path-gibbs")
 #: Kernels made of single-layer updates, whose time reversal :func:`reverse_ais_log_partition`
 #: runs (the twin move is a block move on all classical layers at once).
 REVERSE_AIS_SAMPLERS = ("exact", "plain")

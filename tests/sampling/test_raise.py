@@ -128,3 +128,30 @@ def test_report_checks_its_options(sharp_rbm):
         likelihood_report(model, test, tolerance=-1)
     flagged = likelihood_report(model, test[:5], method="ais", n_betas=20, raise_points=0)
     assert any("no RAISE" in f for f in flagged.flags)
+
+
+def test_path_gibbs_sweep_is_reversible_on_the_visible_marginal():
+    """RAISE may run path-gibbs: from exact draws of p(v), one sweep's pair counts N(v, v') are
+    symmetric (detailed balance), checked by a chi-square over the unordered pairs."""
+    from scipy import stats
+
+    from qdoem.estimators import ClosedFormEstimator
+    from qdoem.sampling import kernels
+
+    model = _tiny_qrbm(gamma=1.5).to_float64()
+    states = torch.from_numpy(basis_states(3))
+    p = torch.exp(model.log_prob(states))
+    gen = torch.Generator().manual_seed(4)
+    n = 200000
+    v = states[torch.multinomial(p, n, replacement=True, generator=gen)]
+    state = model.chain_state(v.clone(), gen)
+    kernels.sweep(model, state, "path-gibbs", ClosedFormEstimator(), gen)
+    index = lambda x: (x * torch.tensor([4.0, 2.0, 1.0], dtype=x.dtype)).sum(-1).long()  # noqa: E731
+    counts = torch.zeros(8, 8)
+    counts.index_put_((index(v), index(state.values[0])), torch.ones(n), accumulate=True)
+    upper = [(i, j) for i in range(8) for j in range(i + 1, 8) if counts[i, j] + counts[j, i] > 0]
+    a = np.array([float(counts[i, j]) for i, j in upper])
+    b = np.array([float(counts[j, i]) for i, j in upper])
+    chi2 = float(((a - b) ** 2 / (a + b)).sum())  # McNemar-Bowker symmetry statistic
+    assert stats.chi2.sf(chi2, len(upper)) > 1e-4, chi2
+    assert (a + b).sum() > n / 10  # the sweep moves: the test has pairs to compare
