@@ -601,10 +601,16 @@ def sample_occupation(c: Tensor, gamma: Tensor, generator: torch.Generator) -> T
       the scaled Bessel function so that nothing overflows: with ``x = 2|Gamma| sqrt(f(1-f))
       <= |Gamma|``, ``ratio = [i1e(x)/x] / [i1e(|Gamma|)/|Gamma|] exp(x - |Gamma|)``
       (``i1e(x)/x -> 1/2`` at ``x -> 0``). The acceptance rate is at least ``|Gamma| / (2
-      I_1(|Gamma|))`` (0.88 at ``Gamma = 1``, 0.38 at 3) and known in closed form
-      (:func:`_candidates`): each round proposes to every pending unit about as many
+      I_1(|Gamma|))`` (0.88 at ``Gamma = 1``, 0.38 at 3, 1.3e-10 at 28: it falls like
+      ``|Gamma|^{3/2} e^{-|Gamma|}``, a rate reached when a large ``|c|`` puts the proposals
+      near the ends, as on units of Gamma 25-28 of a trained 2 x 784 QiDBM) and known in
+      closed form (:func:`_candidates`): each round proposes to every pending unit about as many
       candidates as leave it pending with probability 1/4, and the first accepted one, in
-      order, is its draw (plain rejection sampling, in few vectorised rounds).
+      order, is its draw (plain rejection sampling, in few vectorised rounds). Units whose
+      acceptance is below about 2 % (``_ENVELOPE_TRIES``), and units still pending after
+      ``_ENVELOPE_AFTER`` rounds, are drawn by :func:`_envelope_draws`, rejection
+      from tangents of the (concave) log density: an independent exact sampler of the same
+      law, so switching to it after failures keeps every draw exact.
 
     Every draw comes from ``generator``: a seed fixes the result.
 
@@ -648,10 +654,21 @@ def sample_occupation(c: Tensor, gamma: Tensor, generator: torch.Generator) -> T
     top = _i1e_over_x(gg)  # h(1/4) up to the common factor 2 Gamma^2 e^{|Gamma|}
     neg = cc.abs().clamp_min_(eps).neg_()  # -|c|: the truncated exponential e^{-|c| g}
     tries = _candidates(cc, gg, top, p_cont.reshape(-1)[pending], neg)
+    hard = tries >= _ENVELOPE_TRIES  # low acceptance (large Gamma and field): the envelope
+    if bool(hard.any()):  # (chosen from c and Gamma alone: the law of the draws is unchanged)
+        flat[pending[hard]] = _envelope_draws(cc[hard], gg[hard], generator)
+        easy = (~hard).nonzero().squeeze(1)
+        if easy.numel() == 0:
+            return f
+        pending, cc, gg, top, neg, tries = (t[easy] for t in (pending, cc, gg, top, neg, tries))
     # Per pending unit, rows: -|c|, expm1(-|c|), |Gamma|, top, [c > 0].
     unit = torch.stack([neg, torch.expm1(neg), gg, top, (cc > 0).to(c.dtype)])
+    fields = torch.stack([cc, gg])  # the pending units' c and |Gamma|, for _envelope_draws
     del cc, gg, top, neg
-    for _ in range(_MAX_ROUNDS):
+    for round_no in range(_MAX_ROUNDS):
+        if round_no == _ENVELOPE_AFTER:  # stragglers: a proposal shaped like the target
+            flat[pending] = _envelope_draws(fields[0], fields[1], generator)
+            return f
         # ``tries[i]`` proposals for pending unit i, in order; the first accepted one is its
         # draw (rejection sampling, several proposals per round).
         n = pending.numel()
@@ -673,6 +690,7 @@ def sample_occupation(c: Tensor, gamma: Tensor, generator: torch.Generator) -> T
             return f
         # The few units left: four times the proposals (a straggler costs little; rounds do).
         pending, unit = pending[rest], unit.index_select(1, rest)
+        fields = fields.index_select(1, rest)
         tries = tries[rest].mul_(4).clamp_(max=_MAX_TRIES)
     raise RuntimeError(
         f"sample_occupation: {pending.numel()} units still rejected after {_MAX_ROUNDS} rounds "
@@ -684,6 +702,14 @@ def sample_occupation(c: Tensor, gamma: Tensor, generator: torch.Generator) -> T
 #: enough that a unit is still pending after it with probability about ``_MISS`` (few rounds,
 #: each a handful of vectorised passes), at most ``_MAX_TRIES``; four times more each round.
 _MISS, _MAX_TRIES = 0.25, 1024
+#: Rounds of the exponential proposal after which :func:`sample_occupation` draws the units
+#: still pending with :func:`_envelope_draws` (an independent rejection sampler of the same law,
+#: so switching after failures keeps the draw exact). A unit gets there with probability about
+#: ``_MISS ** _ENVELOPE_AFTER`` unless its acceptance is tiny (large Gamma and field).
+_ENVELOPE_AFTER = 4
+#: Units whose first round would need this many proposals (acceptance below about 2 %) are
+#: drawn by :func:`_envelope_draws` from the start.
+_ENVELOPE_TRIES = 64
 #: Rounds after which :func:`sample_occupation` gives up (each unit is left pending by a round
 #: with probability about ``_MISS``: never reached for a finite Gamma of any practical size).
 _MAX_ROUNDS = 10000
@@ -720,6 +746,110 @@ def _i1e_over_x(x: Tensor) -> Tensor:
     epsilon: ``(1 - x) / 2 + O(x^2)`` there, so ``1/2`` to rounding at ``x -> 0``."""
     x = x.clamp_min(torch.finfo(x.dtype).eps)
     return torch.special.i1e(x).div_(x)
+
+
+def _log_density(f: Tensor, c: Tensor, g: Tensor) -> Tensor:
+    """``l(f) = c f + log(i1e(x)/x) + x``, ``x = 2 |Gamma| sqrt(f (1 - f))``: the log of the
+    continuous part's density ``e^{c f} m_Gamma(f)`` of :func:`sample_occupation` up to a
+    constant (``m_Gamma = 2 Gamma^2 I_1(x)/x``)."""
+    x = torch.sqrt(f * (1.0 - f)).mul_(2.0 * g)
+    return c * f + torch.log(_i1e_over_x(x)) + x
+
+
+def _log_density_slope(f: Tensor, c: Tensor, g: Tensor) -> Tensor:
+    """``l'(f) = c + 2 Gamma^2 (1 - 2f) r(x)``, ``r(x) = I_2(x) / (x I_1(x))``: from
+    ``d/dx log(I_1(x)/x) = I_2(x)/I_1(x)`` and ``dx/df = 2 Gamma^2 (1 - 2f) / x``. ``r`` from
+    ``I_2 = I_0 - 2 I_1 / x`` (scaled functions), and its series ``1/4 - x^2/96`` for
+    ``x < 1e-2`` (error below 1e-9 there; the envelope's margin covers it)."""
+    x = torch.sqrt(f * (1.0 - f)).mul_(2.0 * g)
+    small = x < 1e-2
+    xs = torch.where(small, torch.ones_like(x), x)
+    big = (torch.special.i0e(xs) / torch.special.i1e(xs) - 2.0 / xs) / xs
+    r = torch.where(small, 0.25 - x * x / 96.0, big)
+    return c + 2.0 * g * g * (1.0 - 2.0 * f) * r
+
+
+def _bisect(fn, lo: Tensor, hi: Tensor, iterations: int = 60) -> Tensor:
+    """Per element, the point of ``[lo, hi]`` where the non-increasing ``fn`` changes sign
+    from positive to not positive (``hi`` if never, ``lo`` if at once), to ``2^-60``."""
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        up = fn(mid) > 0
+        lo, hi = torch.where(up, mid, lo), torch.where(up, hi, mid)
+    return 0.5 * (lo + hi)
+
+
+#: Added to the envelope of :func:`_envelope_draws` (nats): covers the rounding of the tangents'
+#: slopes, so that the envelope stays above the density; costs a factor 1e-6 of acceptance.
+_ENVELOPE_MARGIN = 1e-6
+
+
+def _envelope_draws(c: Tensor, g: Tensor, generator: torch.Generator) -> Tensor:
+    """Exact draws of the continuous part of :func:`sample_occupation` (density ``∝ e^{l(f)}``
+    on ``(0, 1)``, :func:`_log_density`) by rejection from a three-piece envelope: for the
+    units the exponential proposal rarely serves (its acceptance falls like ``e^{-|Gamma|}``
+    when a large field pushes its proposals to the ends of ``[0, 1]``).
+
+    ``l`` is concave on ``(0, 1)`` (``log(I_1(x)/x)`` is concave non-decreasing in ``x^2 = 4
+    Gamma^2 f (1 - f)``, itself concave in ``f``; checked numerically in
+    ``tests/layers/test_path_integral.py``), so its tangent lines lie above it. The envelope is
+    ``l``'s maximum ``M`` (at the mode ``m``, by bisection on ``l'``) between the tangents at
+    the points ``t_L < m < t_R`` where ``l = M - 1`` (by bisection; a side where ``l`` does not
+    fall that far stays flat to the end), plus :data:`_ENVELOPE_MARGIN`. Each piece is a
+    truncated exponential or a uniform, drawn by inverse CDF; a proposal is accepted with
+    probability ``exp(l(f) - envelope(f))``. Rounds repeat for the rejected units.
+
+    Float64 inside; returns ``c``'s dtype. Every uniform comes from ``generator``.
+    """
+    dtype = c.dtype
+    c, g = c.to(torch.float64), g.to(torch.float64)
+    zero, one = torch.zeros_like(c), torch.ones_like(c)
+    mode = _bisect(lambda f: _log_density_slope(f, c, g), zero, one)
+    top = _log_density(mode, c, g)
+    # Tangent points one nat below the top (or the ends of [0, 1]); slopes there.
+    t_left = _bisect(lambda f: top - 1.0 - _log_density(f, c, g), zero, mode)
+    t_right = _bisect(lambda f: _log_density(f, c, g) - (top - 1.0), mode, one)
+    drop_left = top - _log_density(t_left, c, g)
+    drop_right = top - _log_density(t_right, c, g)
+    s_left = _log_density_slope(t_left, c, g)
+    s_right = -_log_density_slope(t_right, c, g)
+    tangent_left = (drop_left > 0.5) & (s_left > 0)  # else flat down to 0
+    tangent_right = (drop_right > 0.5) & (s_right > 0)  # else flat up to 1
+    s_left = torch.where(tangent_left, s_left, one)
+    s_right = torch.where(tangent_right, s_right, one)
+    z_left = torch.where(tangent_left, t_left + drop_left / s_left, zero).clamp(0.0, 1.0)
+    z_right = torch.where(tangent_right, t_right - drop_right / s_right, one).clamp(0.0, 1.0)
+    z_left, z_right = torch.minimum(z_left, mode), torch.maximum(z_right, mode)
+    # Masses of the three pieces, relative to e^M: exponential, flat, exponential.
+    mass_left = torch.where(tangent_left, -torch.expm1(-s_left * z_left) / s_left, zero)
+    mass_right = -torch.expm1(-s_right * (1.0 - z_right)) / s_right
+    mass_right = torch.where(tangent_right, mass_right, zero)
+    mass_flat = z_right - z_left
+    total = mass_left + mass_flat + mass_right
+    out = torch.empty_like(c)
+    pending = torch.arange(c.numel(), device=c.device)
+    for _ in range(_MAX_ROUNDS):
+        n = pending.numel()
+        u, w, v = torch.rand((3, n), generator=generator, device=c.device, dtype=torch.float64)
+        ml, mf = mass_left[pending], mass_flat[pending]
+        zl, zr = z_left[pending], z_right[pending]
+        sl, sr = s_left[pending], s_right[pending]
+        pick = u * total[pending]
+        left, right = pick < ml, pick >= ml + mf
+        # Inverse CDFs: e^{sl (f - zl)} on [0, zl], e^{-sr (f - zr)} on [zr, 1], flat between.
+        f_left = zl + torch.log1p(w * torch.expm1(-sl * zl)) / sl
+        f_right = zr - torch.log1p(w * torch.expm1(-sr * (1.0 - zr))) / sr
+        f = torch.where(left, f_left, torch.where(right, f_right, zl + w * (zr - zl)))
+        f = f.clamp(0.0, 1.0)
+        slope_part = torch.where(left, sl * (f - zl), -sr * (f - zr))
+        envelope = torch.where(left | right, slope_part, torch.zeros_like(f))
+        envelope = envelope + top[pending] + _ENVELOPE_MARGIN
+        accept = torch.log(v) < _log_density(f, c[pending], g[pending]) - envelope
+        out[pending[accept]] = f[accept]
+        pending = pending[~accept]
+        if pending.numel() == 0:
+            return out.to(dtype)
+    raise RuntimeError(f"_envelope_draws: {pending.numel()} units still rejected")
 
 
 class QubitLayer(Layer):
