@@ -595,7 +595,13 @@ def write_report(args, rows: list[dict], floor: dict | None = None) -> None:
     if points:
         title = f"{data}, FID per epoch ({', '.join(extractors)})"
         save_fid_curve(points, args.out / "fid_curves.png", title=title)
-    hours = sum(r["train_s_this_call"] + r["fid_s"] + r["likelihood_s"] for r in rows) / 3600
+    # Training time: the sum of the run's epoch times (all the calls that trained it, e.g. an
+    # earlier --train-only call), not only this call's; rows without it: this call's.
+    hours = sum(
+        r.get("train_s_epochs", r["train_s_this_call"]) + r["fid_s"] + r["likelihood_s"]
+        for r in rows
+    )
+    hours /= 3600
     header = _dbm_header if dbm else _grbm_header if grbm else _rbm_header
     lines = header(args, rows, extractors, hours)
     fallbacks = {r["fid"]["fallback"] for r in rows if r["fid"]["fallback"]}

@@ -1,0 +1,2 @@
+F="--experiment qidbm-dbm --n-hidden 784 --batch-size 100 --limit 20000 --epochs 60 --learning-rate 0.05 --momentum 0.9 --snapshot-every 2 --fid domain --fid-samples 2000 --fid-steps 200 --curve-samples 500 --runs runs/exp2_784 --out results/qidbm_vs_dbm_mnist_784 --threads 1"
+E="--fid-local-mode --test-limit 1000 --n-chains 50 --n-betas 1000 --reverse-start tempering --pt-replicas 40 --pt-steps 100"
