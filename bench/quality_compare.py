@@ -6,7 +6,8 @@ trained with the same recipe, sizes, data and seed (the quantum models add only 
 through :func:`qdoem.experiment.train`, with a model snapshot every ``--snapshot-every``
 epochs. For each (variant, seed):
 
-* FID of ``--fid-samples`` samples (``--fid-steps`` sweeps of the exact sampler from noise,
+* FID of ``--fid-samples`` samples (``--fid-steps`` sweeps of the ``--fid-sampler`` chain,
+  ``exact`` by default, from noise,
   :func:`qdoem.cli.evaluate.model_fid`, the sampler of ``qdoem sample``) against the test
   split, with the feature map of ``--fid`` (``auto``: Inception when its weights are in the
   torch hub cache, else the domain CNN, said so in the report);
@@ -185,6 +186,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="qidbm-dbm: also the final FID of the DBM baseline's image sampler (local mode "
         "from noise, then one sweep; not a sample of p(v))",
     )  # fmt: skip
+    p.add_argument(
+        "--fid-sampler", default="exact",
+        help="chain of the FID samples and curve (an exact one: exact, path-gibbs, twin-mh, "
+        "...; at Gamma = 0 all are the same block Gibbs); recorded with the rows when not exact",
+    )  # fmt: skip
     p.add_argument("--curve-samples", type=int, default=2000, help="FID samples per snapshot")
     p.add_argument("--test-limit", type=int, default=None, help="first N test images (AIS)")
     p.add_argument("--n-chains", type=int, default=100, help="AIS chains per run")
@@ -243,13 +249,25 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error(
             f"--variants {wrong} not in --experiment {args.experiment}: {list(exp['variants'])}"
         )
+    from qdoem.sampling.kernels import EXACT_SAMPLERS
+
+    if args.fid_sampler not in EXACT_SAMPLERS:
+        p.error(f"--fid-sampler must be one of {sorted(EXACT_SAMPLERS)}, got {args.fid_sampler!r}")
     args.out = args.out or Path(exp["out"])
     args.n_hidden = args.n_hidden or exp["n_hidden"]
     return args
 
 
 def settings(args) -> dict:
-    """What makes rows comparable (a row with other settings is not reported beside them)."""
+    """What makes rows comparable (a row with other settings is not reported beside them).
+
+    The FID's chain is recorded only when it is not ``exact`` (rows written before it was an
+    option still match)."""
+    sampler = getattr(args, "fid_sampler", "exact")
+    return _settings(args) | ({"fid_sampler": sampler} if sampler != "exact" else {})
+
+
+def _settings(args) -> dict:
     if args.experiment == "qidbm-dbm":
         keys = ("experiment", "epochs", "n_hidden", "batch_size", "gamma_init", "limit")
         keys += ("snapshot_every", "fid", "fid_samples", "fid_steps", "curve_samples")
@@ -359,6 +377,7 @@ def run_row(args, variant: str, seed: int) -> dict:
         n_samples=args.fid_samples,
         steps=args.fid_steps,
         seed=seed,
+        sampler=args.fid_sampler,
         conditional_mean=final_mean,
     )
     shape = setup[2].image_shape
@@ -375,7 +394,8 @@ def run_row(args, variant: str, seed: int) -> dict:
     for epoch, path in RunDir(run_dir).snapshot_files():
         snap, _ = load_snapshot(path)
         value = model_fid(snap, setup, n_samples=args.curve_samples, steps=args.fid_steps,
-                          seed=seed, conditional_mean=final_mean)[0]  # fmt: skip
+                          seed=seed, sampler=args.fid_sampler,
+                          conditional_mean=final_mean)[0]  # fmt: skip
         curve.append({"epoch": epoch, "fid": value.value})
     fid_s = time.perf_counter() - start
 
@@ -685,7 +705,8 @@ def _rbm_header(args, rows: list[dict], extractors: list[str], hours: float) -> 
         f"| epochs | the recipe's 100 | {rows[0]['epochs'] if rows else '-'} (recipe "
         f"`{s['recipe']}`, its lr decay spread over these epochs) |",
         f"| FID samples | 10000 against the test set | {s['fid_samples']} after "
-        f"{s['fid_steps']} sweeps of the exact sampler from noise |",
+        f"{s['fid_steps']} sweeps of the `{getattr(args, 'fid_sampler', 'exact')}` sampler "
+        "from noise |",
         f"| FID features | InceptionV3 pool3 | {', '.join(extractors) or '-'} |",
         f"| AIS | - | {s['n_chains']} chains x 2 runs, {s['n_betas']} temperatures, RAISE on "
         f"{s['raise_points']} test images, {s['test_limit'] or 10000} test images |",
@@ -768,7 +789,8 @@ def _dbm_header(args, rows: list[dict], extractors: list[str], hours: float) -> 
         + _dbm_recipe(s)
         + " |",
         f"| FID samples | 10000 against the test set | {s['fid_samples']} after "
-        f"{s['fid_steps']} sweeps of the exact sampler from noise |",
+        f"{s['fid_steps']} sweeps of the `{getattr(args, 'fid_sampler', 'exact')}` sampler "
+        "from noise |",
         f"| FID features | InceptionV3 pool3 | {', '.join(extractors) or '-'} |",
         f"| likelihood | - | {_dbm_likelihood_scale(s, rows)} |",
         f"| seeds | >= 2 | {sorted({r['seed'] for r in rows})} |",
@@ -813,7 +835,8 @@ def _grbm_header(args, rows: list[dict], extractors: list[str], hours: float) ->
         "noise (exact MH-within-Gibbs at Gamma != 0) |",
         "| recipe | SGD lr 0.01 cosine to 0, clip 10, no momentum | the same |",
         f"| FID samples | 10000 against the test set | {s['fid_samples']} after "
-        f"{s['fid_steps']} sweeps of the exact sampler from noise, mapped back to pixels |",
+        f"{s['fid_steps']} sweeps of the `{getattr(args, 'fid_sampler', 'exact')}` sampler "
+        "from noise, mapped back to pixels |",
         f"| FID features | InceptionV3 pool3 | {', '.join(extractors) or '-'} |",
         f"| likelihood | - | AIS {s['n_chains']} chains x 2 runs, {s['n_betas']} temperatures; "
         f"RAISE on {s['raise_points']} test images; {s['test_limit'] or 10000} test images |",

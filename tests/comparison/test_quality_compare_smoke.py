@@ -54,6 +54,17 @@ def test_quality_compare_quick(tmp_path):
     before = (out / "rows" / "rbm_s0.json").stat().st_mtime_ns
     bench.main([*common, "--variants", "rbm", "--seeds", "0"])
     assert (out / "rows" / "rbm_s0.json").stat().st_mtime_ns == before
+    # Another FID chain: recorded with the rows, named in the report, other samples.
+    other = tmp_path / "out_path_gibbs"
+    bench.main([*common, "--variants", "qrbm", "--seeds", "0", "--fid-sampler", "path-gibbs",
+                "--out", str(other)])  # fmt: skip
+    row = json.loads((other / "rows" / "qrbm_s0.json").read_text())
+    assert (
+        row["settings"]["fid_sampler"] == "path-gibbs" and "fid_sampler" not in report["settings"]
+    )
+    assert row["fid"]["value"] != by["qrbm", 0]
+    assert "sweeps of the `path-gibbs` sampler" in (other / "report.md").read_text()
+    assert "sweeps of the `exact` sampler" in text
 
 
 @pytest.mark.skipif(not (DATA / "MNIST" / "raw").is_dir(), reason="MNIST not found")
@@ -186,6 +197,8 @@ def test_quality_compare_flags_belong_to_their_experiment():
     assert args.out == Path("results/qidbm_vs_dbm_mnist")
     with pytest.raises(SystemExit):
         bench.parse_args(["--cd-k", "10"])  # qrbm-rbm: the recipe's
+    with pytest.raises(SystemExit):  # FIDs come from exact chains only
+        bench.parse_args(["--fid-sampler", "plain"])
     with pytest.raises(SystemExit):
         bench.parse_args(["--experiment", "qgrbm-grbm", "--variants", "qidbm"])
     args = bench.parse_args(["--experiment", "qgrbm-grbm", "--cd-k", "10"])
