@@ -16,3 +16,18 @@ def problem():
     )
     v, q = empirical_distribution(BernoulliMixture(3, n_modes=2, seed=2).sample(40))
     return v, q, p
+
+
+def train_small_qrbm(run_dir, gamma_init: float):
+    """A QRBM with 6 hidden qubits trained 2 epochs on bars-and-stripes into ``run_dir`` (the
+    chain benches' smoke tests read its checkpoint)."""
+    from qdoem.experiment import resolve_config, train
+
+    config = resolve_config(
+        None,
+        {"model": "qrbm", "dataset": "bars_and_stripes", "n_hidden": 6, "epochs": 2,
+         "batch_size": 8, "gamma_init": gamma_init, "weight_scale": 1.0, "run_dir": str(run_dir),
+         "seed": 0},
+    )  # fmt: skip
+    train(config, progress=False)
+    return run_dir

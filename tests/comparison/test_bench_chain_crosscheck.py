@@ -5,19 +5,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.comparison.conftest import train_small_qrbm
+
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_crosscheck_runs_four_legs_that_agree_on_a_small_model(tmp_path):
-    from qdoem.experiment import resolve_config, train
-
-    run = tmp_path / "run"
-    config = resolve_config(
-        None,
-        {"model": "qrbm", "dataset": "bars_and_stripes", "n_hidden": 6, "epochs": 2,
-         "batch_size": 8, "gamma_init": 1.0, "weight_scale": 1.0, "run_dir": str(run), "seed": 0},
-    )  # fmt: skip
-    train(config, progress=False)
+    run = train_small_qrbm(tmp_path / "run", gamma_init=1.0)
     out = tmp_path / "cross.json"
     cmd = [sys.executable, "bench/chain_crosscheck.py", "--run", str(run), "--chains", "2000"]
     cmd += ["--sweeps", "40", "--every", "20", "--out", str(out)]
