@@ -71,8 +71,10 @@ def main(argv=None) -> dict:
         a, b = (check_sampler(s) for s in args.samplers)
     except ValueError as err:
         p.error(str(err))
-    loaded = load_run(args.run)
-    model = loaded[0] if isinstance(loaded, tuple) else loaded
+    try:
+        model, _ = load_run(args.run)
+    except (OSError, ValueError) as err:  # no run there, or an unreadable checkpoint
+        p.error(f"--run {args.run}: {err}")
     generator = torch.Generator(device=model.device).manual_seed(args.seed)
     noise = [
         layer.noise(args.chains, generator, model.device, model.dtype) for layer in model.layers

@@ -705,7 +705,7 @@ def _rbm_header(args, rows: list[dict], extractors: list[str], hours: float) -> 
         f"| epochs | the recipe's 100 | {rows[0]['epochs'] if rows else '-'} (recipe "
         f"`{s['recipe']}`, its lr decay spread over these epochs) |",
         f"| FID samples | 10000 against the test set | {s['fid_samples']} after "
-        f"{s['fid_steps']} sweeps of the `{getattr(args, 'fid_sampler', 'exact')}` sampler "
+        f"{s['fid_steps']} sweeps of the `{args.fid_sampler}` sampler "
         "from noise |",
         f"| FID features | InceptionV3 pool3 | {', '.join(extractors) or '-'} |",
         f"| AIS | - | {s['n_chains']} chains x 2 runs, {s['n_betas']} temperatures, RAISE on "
@@ -789,7 +789,7 @@ def _dbm_header(args, rows: list[dict], extractors: list[str], hours: float) -> 
         + _dbm_recipe(s)
         + " |",
         f"| FID samples | 10000 against the test set | {s['fid_samples']} after "
-        f"{s['fid_steps']} sweeps of the `{getattr(args, 'fid_sampler', 'exact')}` sampler "
+        f"{s['fid_steps']} sweeps of the `{args.fid_sampler}` sampler "
         "from noise |",
         f"| FID features | InceptionV3 pool3 | {', '.join(extractors) or '-'} |",
         f"| likelihood | - | {_dbm_likelihood_scale(s, rows)} |",
@@ -835,7 +835,7 @@ def _grbm_header(args, rows: list[dict], extractors: list[str], hours: float) ->
         "noise (exact MH-within-Gibbs at Gamma != 0) |",
         "| recipe | SGD lr 0.01 cosine to 0, clip 10, no momentum | the same |",
         f"| FID samples | 10000 against the test set | {s['fid_samples']} after "
-        f"{s['fid_steps']} sweeps of the `{getattr(args, 'fid_sampler', 'exact')}` sampler "
+        f"{s['fid_steps']} sweeps of the `{args.fid_sampler}` sampler "
         "from noise, mapped back to pixels |",
         f"| FID features | InceptionV3 pool3 | {', '.join(extractors) or '-'} |",
         f"| likelihood | - | AIS {s['n_chains']} chains x 2 runs, {s['n_betas']} temperatures; "

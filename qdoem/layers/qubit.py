@@ -677,7 +677,7 @@ def sample_occupation(c: Tensor, gamma: Tensor, generator: torch.Generator) -> T
         nb, mb, gb, tb, _ = unit.index_select(1, owner)
         w, u2 = torch.rand((2, total), generator=generator, device=c.device, dtype=c.dtype)
         gap = torch.log1p(w.mul_(mb)).div_(nb).clamp_(0.0, 1.0)  # density ∝ e^{-|c| gap}
-        x = torch.sqrt(gap * (1.0 - gap)).mul_(2.0 * gb)  # 2 |Gamma| sqrt(f (1 - f))
+        x = _bessel_argument(gap, gb)  # 2 |Gamma| sqrt(f (1 - f))
         ratio = _i1e_over_x(x).div_(tb).mul_(x.sub_(gb).exp_())
         rank = torch.where(u2 < ratio, torch.arange(total, device=c.device), total)
         first = torch.full((n,), total, device=c.device).scatter_reduce_(0, owner, rank, "amin")
@@ -748,11 +748,17 @@ def _i1e_over_x(x: Tensor) -> Tensor:
     return torch.special.i1e(x).div_(x)
 
 
+def _bessel_argument(f: Tensor, g: Tensor) -> Tensor:
+    """``x = 2 |Gamma| sqrt(f (1 - f))``, the argument of ``I_1`` in ``m_Gamma(f)`` (``g``:
+    ``|Gamma|``); ``f`` and ``1 - f`` are symmetric, so ``gap`` serves for ``f``."""
+    return torch.sqrt(f * (1.0 - f)).mul_(2.0 * g)
+
+
 def _log_density(f: Tensor, c: Tensor, g: Tensor) -> Tensor:
     """``l(f) = c f + log(i1e(x)/x) + x``, ``x = 2 |Gamma| sqrt(f (1 - f))``: the log of the
     continuous part's density ``e^{c f} m_Gamma(f)`` of :func:`sample_occupation` up to a
     constant (``m_Gamma = 2 Gamma^2 I_1(x)/x``)."""
-    x = torch.sqrt(f * (1.0 - f)).mul_(2.0 * g)
+    x = _bessel_argument(f, g)
     return c * f + torch.log(_i1e_over_x(x)) + x
 
 
@@ -761,7 +767,7 @@ def _log_density_slope(f: Tensor, c: Tensor, g: Tensor) -> Tensor:
     ``d/dx log(I_1(x)/x) = I_2(x)/I_1(x)`` and ``dx/df = 2 Gamma^2 (1 - 2f) / x``. ``r`` from
     ``I_2 = I_0 - 2 I_1 / x`` (scaled functions), and its series ``1/4 - x^2/96`` for
     ``x < 1e-2`` (error below 1e-9 there; the envelope's margin covers it)."""
-    x = torch.sqrt(f * (1.0 - f)).mul_(2.0 * g)
+    x = _bessel_argument(f, g)
     small = x < 1e-2
     xs = torch.where(small, torch.ones_like(x), x)
     big = (torch.special.i0e(xs) / torch.special.i1e(xs) - 2.0 / xs) / xs

@@ -33,3 +33,6 @@ def test_crosscheck_refuses_bad_settings(tmp_path):
     cmd = [sys.executable, "bench/chain_crosscheck.py", "--run", str(tmp_path), "--chains", "0"]
     res = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert res.returncode != 0 and "--chains" in res.stderr
+    res = subprocess.run([sys.executable, "bench/chain_crosscheck.py", "--run", str(tmp_path)],
+                         cwd=REPO, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert res.returncode == 2 and "--run" in res.stderr and "Traceback" not in res.stderr
